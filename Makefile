@@ -1,0 +1,32 @@
+# Two commands do all setup on a fresh clone: `make demo` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The machines this project is built on keep a CPU build of torch on local disk; pinning it
+# here keeps setup to seconds. Users installing with pip elsewhere get the `torch>=2.3` range.
+TORCH_PIN ?= torch==2.13.0
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/ganclust: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet "$(TORCH_PIN)"
+	$(BIN)/pip install --quiet -e ".[dev]"
+	@touch $@
+
+demo: $(BIN)/ganclust
+	$(BIN)/ganclust fit --out runs/demo --overwrite
+
+test: $(BIN)/ganclust
+	$(BIN)/python -m pytest -q
+
+lint: $(BIN)/ganclust
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+bench: $(BIN)/ganclust
+	$(BIN)/python benchmarks/accuracy.py
+
+clean:
+	rm -rf $(VENV) runs build src/*.egg-info

@@ -1,0 +1,2 @@
+"""ganclust."""
+__version__ = "0.1.0"
