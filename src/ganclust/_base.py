@@ -1,0 +1,361 @@
+"""What every ganclust estimator shares: validation, training runs, read-out, sampling, saving.
+
+The concrete estimators in :mod:`ganclust.estimators` only declare their parameters.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from . import _config
+from .latent import LatentSpec, sample_latent
+from .methods import METHODS, Method, NetConfig, Weights
+from .nets import resolve_backbone
+from .preprocessing import Preprocessor, check_sample_shape, input_dtype_of
+from .selection import stability_score
+from .training import TrainConfig, cluster_logits, train
+
+# a cluster holding less than this fraction of its fair share (1/K) counts as collapsed
+COLLAPSE_FRACTION = 0.1
+DEFAULT_WIDTH = {"mlp": 256, "conv": 32, "seed-dcgan": 64}
+# what ``None`` means for latent_dim and batch_size: the seed article's values for its backbone
+AUTO_SETTINGS = {
+    "seed-dcgan": {"latent_dim": 128, "batch_size": 32},
+    "default": {"latent_dim": 30, "batch_size": 64},
+}
+# CatGAN's draw-and-keep sampling gives up after this many generator draws per requested sample
+MAX_DRAWS_PER_SAMPLE = 200
+
+
+class ClusterCollapseWarning(UserWarning):
+    """A fitted model leaves one or more clusters empty or nearly empty."""
+
+
+class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
+    """Behaviour shared by every ganclust estimator; use a concrete subclass."""
+
+    _method_name = ""
+    # the adversarial loss for estimators that have no ``loss`` parameter
+    _fixed_loss = "bce"
+
+    @property
+    def _method(self) -> Method:
+        return METHODS[self._method_name]
+
+    # ---------------------------------------------------------------- fitting
+    def fit(self, X: Any, y: Any = None) -> GANClusterer:
+        """Train the GAN on ``X`` and assign every sample to a cluster.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), (n_samples, H, W) or (n_samples, C, H, W)
+            Feature vectors or images (uint8 or float). No NaN or inf.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self
+            The fitted estimator.
+        """
+        dtype = input_dtype_of(X)
+        X = self._validate(X, reset=True)
+        params = self.get_params()
+        _config.check_common(params, n_samples=X.shape[0])
+        device = _config.resolve_device(self.device)
+        self.preprocessor_ = Preprocessor.fit(X, dtype)
+        data = self.preprocessor_.to_tensor(X)
+        self.net_config_ = self._net_config(self.preprocessor_.data_shape)
+        seeds = check_random_state(self.random_state).randint(0, 2**31 - 1, size=self.n_init + 1)
+        runs = []
+        for i, seed in enumerate(seeds[:-1]):
+            progress = self._callback(i)
+            result = train(data, self._train_config(int(seed), device), progress)
+            if progress is not None:
+                progress.close()
+            score = stability_score(
+                self._method, result.nets, data, int(seeds[-1]), self._augment_strength()
+            )
+            runs.append((score, i, result))
+        self.init_scores_ = np.array([score for score, _, _ in runs])
+        best = max(runs, key=lambda run: (run[0], -run[1]))
+        self.best_init_ = best[1]
+        self.nets_ = best[2].nets
+        self.history_ = best[2].history
+        self.n_iter_ = len(self.history_)
+        self.stopped_early_ = best[2].stopped_early
+        self._set_cluster_order(data)
+        self.labels_ = self._proba_tensor(data).argmax(dim=1).numpy().astype(np.int64)
+        self._warn_collapse()
+        return self
+
+    def _validate(self, X: Any, *, reset: bool) -> np.ndarray:
+        ndim = np.ndim(X) if not hasattr(X, "ndim") else X.ndim
+        if ndim in (3, 4):
+            X = check_array(X, allow_nd=True, dtype="numeric", input_name="X")
+            if reset:
+                self.n_features_in_ = int(np.prod(X.shape[1:]))
+        elif ndim > 4:
+            raise ValueError(
+                f"X must be N x D vectors, N x H x W or N x C x H x W images; got {ndim} dimensions"
+            )
+        else:
+            X = validate_data(self, X, reset=reset, dtype="numeric")
+        if X.dtype.kind not in "fiu":
+            X = X.astype(np.float64)
+        if not reset:
+            check_sample_shape(X, self.preprocessor_.input_shape, type(self).__name__)
+        return X
+
+    def _auto(self, name: str, backbone: str) -> Any:
+        value = getattr(self, name)
+        if value is None:
+            return AUTO_SETTINGS.get(backbone, AUTO_SETTINGS["default"])[name]
+        return value
+
+    def _net_config(self, data_shape: tuple[int, ...]) -> NetConfig:
+        backbone = resolve_backbone(self.backbone, data_shape)
+        width = self.width or DEFAULT_WIDTH[backbone]
+        latent = LatentSpec(
+            noise_dim=self._auto("latent_dim", backbone),
+            n_clusters=self.n_clusters,
+            sigma=getattr(self, "sigma", 1.0),
+            n_continuous=getattr(self, "n_continuous", 0),
+            conditional=self._method.conditional,
+        )
+        return NetConfig(backbone, tuple(data_shape), width, latent)
+
+    def _augment_strength(self) -> float:
+        return float(getattr(self, "augment_strength", 1.0))
+
+    def _train_config(self, seed: int, device: torch.device) -> TrainConfig:
+        names = ("beta_n", "beta_c", "info_weight", "consistency", "augment_strength")
+        weights = Weights(**{n: float(getattr(self, n)) for n in names if hasattr(self, n)})
+        loss = getattr(self, "loss", self._fixed_loss)
+        return TrainConfig(
+            method=self._method,
+            nets=self.net_config_,
+            weights=weights,
+            loss=loss,
+            n_critic=getattr(self, "n_critic", 1),
+            learning_rate=self.learning_rate,
+            batch_size=self._auto("batch_size", self.net_config_.backbone),
+            max_epochs=self.max_epochs,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            seed=seed,
+            device=device,
+            betas=(0.5, 0.9) if loss == "wgan-gp" else (0.5, 0.999),
+        )
+
+    def _callback(self, init: int):
+        if not self.verbose:
+            return None
+        from ._progress import ProgressCallback
+
+        return ProgressCallback(self.max_epochs, init=init, n_init=self.n_init)
+
+    def _set_cluster_order(self, data: torch.Tensor) -> None:
+        # Canonical order: public cluster 0 is the largest on the training data, so labels are
+        # contiguous from 0 and the numbering does not depend on which internal code won.
+        labels = cluster_logits(self._method, self.nets_, self._on_device(data)).argmax(dim=1)
+        counts = torch.bincount(labels.cpu(), minlength=self.n_clusters)
+        self.cluster_order_ = np.argsort(-counts.numpy(), kind="stable").astype(np.int64)
+        self.cluster_sizes_ = counts.numpy()[self.cluster_order_].astype(np.int64)
+
+    def _warn_collapse(self) -> None:
+        fair = len(self.labels_) / self.n_clusters
+        small = np.flatnonzero(self.cluster_sizes_ < COLLAPSE_FRACTION * fair)
+        if len(small):
+            sizes = ", ".join(f"{k} ({self.cluster_sizes_[k]} samples)" for k in small)
+            warnings.warn(
+                f"{type(self).__name__}: cluster(s) {sizes} are empty or nearly empty out of "
+                f"{len(self.labels_)} samples; try n_init > 1, more epochs or fewer clusters",
+                ClusterCollapseWarning,
+                stacklevel=3,
+            )
+
+    # ---------------------------------------------------------------- read-out
+    def _on_device(self, t: torch.Tensor) -> torch.Tensor:
+        return t.to(next(self.nets_.parameters()).device)
+
+    def _proba_tensor(self, data: torch.Tensor) -> torch.Tensor:
+        logits = cluster_logits(self._method, self.nets_, self._on_device(data)).cpu()
+        return logits[:, torch.from_numpy(self.cluster_order_)].softmax(dim=1)
+
+    def _prepare(self, X: Any) -> torch.Tensor:
+        check_is_fitted(self, "nets_")
+        return self.preprocessor_.to_tensor(self._validate(X, reset=False))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Probability of each cluster for each sample.
+
+        Parameters
+        ----------
+        X : array-like
+            Samples shaped like the training data.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_samples, n_clusters)
+            Rows sum to 1.
+        """
+        return self._proba_tensor(self._prepare(X)).double().numpy()
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Cluster of each sample (the argmax of :meth:`predict_proba`).
+
+        Parameters
+        ----------
+        X : array-like
+            Samples shaped like the training data.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_samples,)
+            Cluster ids in ``0 .. n_clusters - 1``; cluster 0 is the largest on the training data.
+        """
+        return self._proba_tensor(self._prepare(X)).argmax(dim=1).numpy().astype(np.int64)
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Embed samples in the model's latent space (see the class docstring for which).
+
+        Parameters
+        ----------
+        X : array-like
+            Samples shaped like the training data.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_samples, n_components)
+            float32 embedding.
+        """
+        data = self._on_device(self._prepare(X))
+        self.nets_.eval()
+        with torch.no_grad():
+            chunks = [self._method.embed(self.nets_, chunk) for chunk in data.split(1024)]
+        return torch.cat(chunks).cpu().numpy()
+
+    # ---------------------------------------------------------------- generation
+    def sample(
+        self, n_samples: int = 1, cluster: Any = None, random_state: Any = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Generate new samples, optionally of chosen clusters.
+
+        Parameters
+        ----------
+        n_samples : int
+            How many samples.
+        cluster : int, array-like of int or None
+            The cluster of every sample (an int), of each sample (an array of ``n_samples``), or
+            uniformly random clusters (None).
+        random_state : int, RandomState or None
+            Seed of the draw.
+
+        Returns
+        -------
+        X : numpy.ndarray
+            Samples in the training data's format: its shape, scale and dtype.
+        clusters : numpy.ndarray of shape (n_samples,)
+            The cluster of each sample.
+        """
+        check_is_fitted(self, "nets_")
+        _config.check_number("n_samples", n_samples, low=1, integer=True)
+        wanted = self._wanted_clusters(n_samples, cluster)
+        seed = int(check_random_state(random_state).randint(0, 2**31 - 1))
+        rng = torch.Generator().manual_seed(seed)
+        fake, clusters = self._generate(n_samples, wanted, rng)
+        return self.preprocessor_.from_tensor(fake), clusters
+
+    def _wanted_clusters(self, n_samples: int, cluster: Any) -> np.ndarray | None:
+        if cluster is None:
+            return None
+        wanted = np.broadcast_to(np.asarray(cluster), (n_samples,))
+        if wanted.dtype.kind not in "iu" or wanted.min() < 0 or wanted.max() >= self.n_clusters:
+            raise ValueError(
+                f"cluster must be an integer in 0..{self.n_clusters - 1}; got {cluster!r}"
+            )
+        return wanted.astype(np.int64)
+
+    def _generate(
+        self, n_samples: int, wanted: np.ndarray | None, rng: torch.Generator
+    ) -> tuple[torch.Tensor, np.ndarray]:
+        internal = None if wanted is None else torch.from_numpy(self.cluster_order_[wanted])
+        device = self._on_device(torch.zeros(0)).device
+        latent = sample_latent(self.net_config_.latent, n_samples, rng, device, internal)
+        self.nets_.eval()
+        with torch.no_grad():
+            fake = self.nets_["G"](latent.z).cpu()
+        public = np.argsort(self.cluster_order_)
+        return fake, public[latent.clusters.cpu().numpy()]
+
+    def _draw_and_keep(
+        self, n_samples: int, wanted: np.ndarray | None, rng: torch.Generator
+    ) -> tuple[torch.Tensor, np.ndarray]:
+        """Sample an unconditional generator, labelling draws by the model's own read-out."""
+        device = self._on_device(torch.zeros(0)).device
+        public = np.argsort(self.cluster_order_)
+        pools: dict[int, list[torch.Tensor]] = {k: [] for k in range(self.n_clusters)}
+        need = np.bincount(wanted, minlength=self.n_clusters) if wanted is not None else None
+        draw = max(256, 2 * n_samples)
+        drawn = 0
+        self.nets_.eval()
+        while drawn < MAX_DRAWS_PER_SAMPLE * n_samples:
+            latent = sample_latent(self.net_config_.latent, draw, rng, device)
+            with torch.no_grad():
+                fake = self.nets_["G"](latent.z)
+                labels = public[cluster_logits(self._method, self.nets_, fake).argmax(1).cpu()]
+            fake = fake.cpu()
+            drawn += draw
+            if need is None:
+                return fake[:n_samples], labels[:n_samples]
+            for k in np.flatnonzero(need):
+                have = sum(len(t) for t in pools[k])
+                pools[k].append(fake[labels == k][: need[k] - have])
+            missing = [k for k in np.flatnonzero(need) if sum(map(len, pools[k])) < need[k]]
+            if not missing:
+                break
+        else:
+            raise RuntimeError(
+                f"the generator rarely produces cluster(s) {missing}: fewer than requested after "
+                f"{drawn} draws"
+            )
+        stacks = {k: torch.cat(pools[k]) for k in np.flatnonzero(need)}
+        taken = dict.fromkeys(stacks, 0)
+        rows = []
+        for k in wanted:  # type: ignore[union-attr]
+            rows.append(stacks[k][taken[k]])
+            taken[k] += 1
+        return torch.stack(rows), wanted  # type: ignore[return-value]
+
+    # ---------------------------------------------------------------- persistence
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Save the fitted model to one ``.safetensors`` file (weights plus JSON metadata).
+
+        The file is written to a temporary name and renamed, so an interrupted save never leaves a
+        half-written model. Load it with :func:`ganclust.load`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Destination file.
+        """
+        from .io import save_model
+
+        check_is_fitted(self, "nets_")
+        save_model(self, path)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        if tags.transformer_tags is not None:
+            tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags

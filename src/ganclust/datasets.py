@@ -1,0 +1,349 @@
+"""Named public datasets with verified downloads, and the user's own files.
+
+Named sets (:data:`DATASETS`) are fetched from their canonical sources (or a mirror) into
+a cache, checked against pinned sizes and SHA-256 sums before every use; see
+:mod:`ganclust._download` for the cache and mirror layout and the environment variables
+``GANCLUST_DATA``, ``XDG_CACHE_HOME`` and ``GANCLUST_MIRROR``.
+
+Array conventions: images are ``uint8`` with 0 for background, ``(N, H, W)`` for grey and
+``(N, 3, H, W)`` (channels first) for colour; feature vectors are float ``(N, D)``; labels
+are ``int64``. ``digits`` (8x8, bundled with scikit-learn) is scaled from 0..16 to 0..255
+with ``round(x * 255 / 16)`` so it looks like the other image sets.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from ._download import DownloadError, fetch, get_data_home
+from ._formats import DatasetError, read_cifar10_binary, read_idx, read_pendigits, read_usps
+from ._formats_user import read_array_file, read_image_folder, read_table
+from .datasets_registry import DATASETS, DatasetInfo
+
+__all__ = [
+    "DATASETS",
+    "DatasetError",
+    "DatasetInfo",
+    "DownloadError",
+    "format_dataset_table",
+    "get_data_home",
+    "list_datasets",
+    "load_data",
+    "load_dataset",
+    "load_file",
+]
+
+Loader = Callable[[dict[str, Path], str], tuple[np.ndarray, np.ndarray]]
+
+
+def _load_idx(paths: dict[str, Path], split: str) -> tuple[np.ndarray, np.ndarray]:
+    X = read_idx(paths[f"{split}_images"], ndim=3)
+    y = read_idx(paths[f"{split}_labels"], ndim=1).astype(np.int64)
+    if len(X) != len(y):
+        raise DatasetError(f"{paths[f'{split}_images']}: {len(X)} images but {len(y)} labels")
+    return X, y
+
+
+_LOADERS: dict[str, Loader] = {
+    "mnist": _load_idx,
+    "fashion-mnist": _load_idx,
+    "kmnist": _load_idx,
+    "usps": lambda paths, split: read_usps(paths[split]),
+    "pendigits": lambda paths, split: read_pendigits(paths[split]),
+    "cifar10": lambda paths, split: read_cifar10_binary(paths["archive"], split),
+}
+
+
+def _canonical(name: str) -> str:
+    """Normalise a dataset name (case, ``_`` for ``-``) or raise listing the known ones."""
+    key = str(name).strip().lower().replace("_", "-")
+    if key not in DATASETS:
+        raise DatasetError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
+    return key
+
+
+def load_dataset(
+    name: str,
+    *,
+    split: str = "train",
+    data_home: str | os.PathLike[str] | None = None,
+    download: bool = True,
+    mirror: str | None = None,
+    progress: bool = True,
+    verify: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Load a named public dataset, downloading and verifying its files if needed.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`DATASETS` (case-insensitive; ``fashion_mnist`` also works).
+    split : {"train", "test", "all"}, optional
+        Which predefined split. ``"all"`` is train followed by test. ``digits`` has no
+        split: it accepts ``"all"`` and the default ``"train"``, both giving all 1797.
+    data_home : str or os.PathLike, optional
+        Cache folder; default ``$GANCLUST_DATA`` or the XDG cache (``~/.cache/ganclust``).
+    download : bool, optional
+        Fetch missing files. If false, a missing file raises :class:`DownloadError` saying
+        where to place it.
+    mirror : str, optional
+        Base URL laid out as ``<mirror>/<name>/<filename>``; default ``$GANCLUST_MIRROR``.
+    progress : bool, optional
+        Show download progress bars.
+    verify : bool, optional
+        Check pinned sizes and SHA-256 sums (always on unless disabled here). ``usps`` has no
+        pinned checksum and is refused unless this is false.
+
+    Returns
+    -------
+    X : numpy.ndarray
+        ``uint8`` ``(N, H, W)`` grey images, ``uint8`` ``(N, 3, 32, 32)`` for ``cifar10``,
+        ``float32`` ``(N, 16)`` for ``pendigits``.
+    y : numpy.ndarray
+        ``int64`` labels.
+
+    Raises
+    ------
+    DatasetError
+        For an unknown name or split, or a file that does not parse (a ``ValueError``).
+    DownloadError
+        If a file is not cached and cannot be fetched and verified (an ``OSError``).
+    """
+    key = _canonical(name)
+    info = DATASETS[key]
+    split = str(split).lower()
+    if key == "digits":
+        if split not in ("all", "train"):
+            raise DatasetError("digits has no predefined split; use split='all'")
+        from sklearn.datasets import load_digits
+
+        bunch = load_digits()
+        X = np.round(bunch.images * (255.0 / 16.0)).clip(0, 255).astype(np.uint8)
+        return X, bunch.target.astype(np.int64)
+    if split not in info.splits:
+        raise DatasetError(f"{key} has no split {split!r}; choose from {', '.join(info.splits)}")
+    parts = ("train", "test") if split == "all" else (split,)
+    roles = sorted({r for p in parts for r in info.split_files[p]})
+    paths = {
+        r: fetch(
+            key,
+            info.files[r],
+            data_home=data_home,
+            mirror=mirror,
+            download=download,
+            progress=progress,
+            verify=verify,
+        )
+        for r in roles
+    }
+    loaded = [_LOADERS[key](paths, p) for p in parts]
+    if len(loaded) == 1:
+        return loaded[0]
+    return np.concatenate([x for x, _ in loaded]), np.concatenate([y for _, y in loaded])
+
+
+def list_datasets(*, data_home: str | os.PathLike[str] | None = None) -> list[dict]:
+    """Describe every named dataset and whether its files are in the cache.
+
+    Parameters
+    ----------
+    data_home : str or os.PathLike, optional
+        Cache folder to look in.
+
+    Returns
+    -------
+    list of dict
+        One dict per dataset with keys ``name``, ``description``, ``n_samples`` (all
+        splits), ``shape`` (one sample), ``splits`` (name to size), ``download_bytes``
+        (``None`` if unknown), ``source`` and ``cached``: true when every file is present
+        with its pinned size (the full checksum is checked on load, not here).
+    """
+    home = get_data_home(data_home)
+    rows = []
+    for info in DATASETS.values():
+        files = list(info.files.values())
+        sizes = [f.size for f in files]
+        local = [home / info.name / f.filename for f in files]
+        rows.append(
+            {
+                "name": info.name,
+                "description": info.description,
+                "n_samples": info.splits["all"],
+                "shape": info.sample_shape,
+                "splits": dict(info.splits),
+                "download_bytes": None if None in sizes else sum(sizes),  # type: ignore[arg-type]
+                "source": info.source,
+                "cached": all(
+                    p.is_file() and (f.size is None or p.stat().st_size == f.size)
+                    for p, f in zip(local, files, strict=True)
+                ),
+            }
+        )
+    return rows
+
+
+def _human(n: int | None) -> str:
+    if n is None:
+        return "?"
+    if n == 0:
+        return "bundled"
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return str(n)
+
+
+def format_dataset_table(rows: list[dict]) -> str:
+    """Format :func:`list_datasets` rows as a plain-text table.
+
+    Parameters
+    ----------
+    rows : list of dict
+        As returned by :func:`list_datasets`.
+
+    Returns
+    -------
+    str
+        Aligned columns NAME, SAMPLES, SHAPE, SPLITS, DOWNLOAD, CACHED, SOURCE; no trailing
+        newline.
+    """
+    header = ("NAME", "SAMPLES", "SHAPE", "SPLITS", "DOWNLOAD", "CACHED", "SOURCE")
+    table = [header]
+    for r in rows:
+        splits = r.get("splits", {})
+        named = [f"{k} {v}" for k, v in splits.items() if k != "all"]
+        table.append(
+            (
+                str(r["name"]),
+                f"{r['n_samples']:,}",
+                "x".join(str(d) for d in r["shape"]),
+                ", ".join(named) or "all",
+                _human(r.get("download_bytes")),
+                "yes" if r["cached"] else "no",
+                str(r["source"]),
+            )
+        )
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in table
+    )
+
+
+def load_file(
+    path: str | os.PathLike[str],
+    *,
+    label_column: str | int | None = None,
+    image_size: tuple[int, int] | None = None,
+    mmap: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Load the user's own data from a file or an image folder.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.npy`` (X only), ``.npz`` (``X`` and optional ``y``), ``.csv`` / ``.tsv`` file,
+        or a folder of PNG / JPEG images (class subfolders give ``y``).
+    label_column : str or int, optional
+        CSV / TSV only: the label column, by header name or 0-based index.
+    image_size : tuple of int, optional
+        Image folders only: ``(height, width)`` to resize to; without it, mixed sizes are
+        refused.
+    mmap : bool, optional
+        Memory-map a ``.npy`` file read-only instead of reading it whole.
+
+    Returns
+    -------
+    X : numpy.ndarray
+        The samples along axis 0.
+    y : numpy.ndarray or None
+        ``int64`` labels when the source has them.
+
+    Raises
+    ------
+    DatasetError
+        For a missing path, an unsupported suffix or any malformed content (a
+        ``ValueError`` with a one-line message naming the file).
+    """
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise DatasetError(f"no such file or folder: {p}")
+    if p.is_dir():
+        return read_image_folder(p, image_size=image_size)
+    suffix = p.suffix.lower()
+    if p.stat().st_size == 0:
+        raise DatasetError(f"{p}: the file is empty")
+    if suffix in (".npy", ".npz"):
+        return read_array_file(p, mmap=mmap)
+    if suffix in (".csv", ".tsv"):
+        return read_table(p, label_column=label_column)
+    raise DatasetError(
+        f"{p}: unsupported file type {suffix or '(none)'!r}; "
+        "use .npy, .npz, .csv, .tsv or a folder of PNG/JPEG images"
+    )
+
+
+def load_data(
+    spec: str | os.PathLike[str],
+    *,
+    label_column: str | int | None = None,
+    image_size: tuple[int, int] | None = None,
+    split: str = "train",
+    data_home: str | os.PathLike[str] | None = None,
+    mirror: str | None = None,
+    download: bool = True,
+    progress: bool = True,
+    verify: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Load what the CLI's ``--data`` names: a known dataset, else a file or folder.
+
+    A known dataset name wins over a local path of the same name; write ``./mnist`` for the
+    path.
+
+    Parameters
+    ----------
+    spec : str or os.PathLike
+        A name in :data:`DATASETS`, or a path for :func:`load_file`.
+    label_column, image_size
+        Passed to :func:`load_file`.
+    split, data_home, mirror, download, progress, verify
+        Passed to :func:`load_dataset`.
+
+    Returns
+    -------
+    X : numpy.ndarray
+        The samples.
+    y : numpy.ndarray or None
+        ``int64`` labels, if known.
+
+    Raises
+    ------
+    DatasetError
+        If ``spec`` is neither a known dataset nor an existing path, or loading fails.
+    DownloadError
+        If a named dataset's file cannot be fetched.
+    """
+    text = os.fspath(spec)
+    key = text.strip().lower().replace("_", "-")
+    if key in DATASETS:
+        return load_dataset(
+            key,
+            split=split,
+            data_home=data_home,
+            download=download,
+            mirror=mirror,
+            progress=progress,
+            verify=verify,
+        )
+    if Path(text).expanduser().exists():
+        return load_file(text, label_column=label_column, image_size=image_size)
+    raise DatasetError(
+        f"{text!r} is neither a known dataset ({', '.join(DATASETS)}) "
+        "nor an existing file or folder"
+    )

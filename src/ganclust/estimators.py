@@ -1,0 +1,284 @@
+"""The scikit-learn estimators: ``ClusterGAN``, ``InfoGAN`` and ``CatGAN``.
+
+Each declares its parameters (the one source of truth for hyperparameters: the CLI's flags and a
+saved model's settings are read from these signatures) and inherits everything else from
+:class:`ganclust._base.GANClusterer`.
+"""
+
+from __future__ import annotations
+
+from ._base import ClusterCollapseWarning, GANClusterer
+
+__all__ = ["CatGAN", "ClusterCollapseWarning", "ClusterGAN", "GANClusterer", "InfoGAN"]
+
+_COMMON_DOC = """
+    backbone : {"auto", "mlp", "conv", "seed-dcgan"}, default="auto"
+        Network family: "conv" for images and "mlp" for vectors when "auto"; "seed-dcgan" is the
+        seed article's DCGAN (images only).
+    width : int or None, default=None
+        Base width of the networks (hidden units for mlp, channels for conv); None picks the
+        backbone's default.
+    consistency : float
+        Weight of the clustering regulariser on real data: the negative mutual information between
+        the clusters of two random augmentations of each sample (IIC), which rewards clusters that
+        are stable and balanced. 0 turns it off (the published method).
+    augment_strength : float, default=1.0
+        Size of those augmentations: shifts, rotations and scaling for images, Gaussian noise and
+        feature dropout for vectors.
+    learning_rate : float, default=2e-4
+        Adam's step size for every network.
+    batch_size : int or None, default=None
+        Samples per step; None picks 32 for "seed-dcgan" (the article's) and 64 otherwise.
+    max_epochs : int
+        Upper bound on passes over the data.
+    tol : float or None, default=1e-4
+        Stop criterion (the seed article's "stop when the regulariser stops falling"): training
+        stops when the monitored regulariser has not improved by at least ``tol`` for
+        ``n_iter_no_change`` consecutive epochs. None trains for ``max_epochs``.
+    n_iter_no_change : int, default=10
+        Patience of the stop criterion, in epochs.
+    n_init : int, default=1
+        Number of initialisations to train; the one with the highest label-free stability score
+        (see :mod:`ganclust.selection`) is kept.
+    device : str, default="auto"
+        "auto" (CUDA when available), "cpu", "cuda", "cuda:N" or "mps".
+    random_state : int, RandomState instance or None, default=None
+        Seeds everything; the same int gives identical labels on the CPU.
+    verbose : int, default=0
+        1 shows a progress bar with the losses and the ETA."""
+
+_ATTRIBUTES_DOC = """
+    Attributes
+    ----------
+    labels_ : ndarray of shape (n_samples,)
+        Cluster of each training sample. Clusters are numbered by size: 0 is the largest.
+    cluster_sizes_ : ndarray of shape (n_clusters,)
+        Training samples per cluster.
+    history_ : list of dict
+        Per epoch: mean losses and ``occupancy`` (fraction of samples in each internal cluster).
+    n_iter_ : int
+        Epochs run by the kept initialisation.
+    init_scores_ : ndarray of shape (n_init,)
+        Label-free stability score of every initialisation.
+    n_features_in_ : int
+        Number of values per sample seen in ``fit``.
+    nets_ : torch.nn.ModuleDict
+        The trained networks."""
+
+
+class ClusterGAN(GANClusterer):
+    __doc__ = f"""Clustering with ClusterGAN (Mukherjee et al., AAAI 2019).
+
+    The latent is ``z = (z_n, z_c)`` with Gaussian ``z_n`` and one-hot ``z_c``; an encoder E
+    inverts the generator, and the cluster of a sample is the argmax of E's categorical part.
+    ``transform`` returns E's output: the noise part followed by the cluster probabilities.
+
+    Parameters
+    ----------
+    n_clusters : int, default=10
+        Number of clusters K.
+    latent_dim : int or None, default=None
+        Width of the Gaussian part ``z_n``; None picks 128 for "seed-dcgan" and 30 otherwise.
+    sigma : float, default=0.1
+        Standard deviation of ``z_n`` (small, so the one-hot part dominates).
+    loss : {{"bce", "wgan-gp", "hinge"}}, default="bce"
+        Adversarial loss.
+    n_critic : int, default=1
+        Discriminator updates per generator update.
+    beta_n, beta_c : float, default=10.0
+        Weights of the encoder's inversion losses on ``z_n`` (MSE) and ``z_c`` (cross-entropy).
+{_COMMON_DOC}
+{_ATTRIBUTES_DOC}
+    """
+
+    _method_name = "clustergan"
+
+    def __init__(
+        self,
+        n_clusters: int = 10,
+        *,
+        latent_dim: int | None = None,
+        sigma: float = 0.1,
+        backbone: str = "auto",
+        width: int | None = None,
+        loss: str = "bce",
+        n_critic: int = 1,
+        beta_n: float = 10.0,
+        beta_c: float = 10.0,
+        consistency: float = 1.0,
+        augment_strength: float = 1.0,
+        learning_rate: float = 2e-4,
+        batch_size: int | None = None,
+        max_epochs: int = 100,
+        tol: float | None = 1e-4,
+        n_iter_no_change: int = 10,
+        n_init: int = 1,
+        device: str = "auto",
+        random_state: int | None = None,
+        verbose: int = 0,
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.latent_dim = latent_dim
+        self.sigma = sigma
+        self.backbone = backbone
+        self.width = width
+        self.loss = loss
+        self.n_critic = n_critic
+        self.beta_n = beta_n
+        self.beta_c = beta_c
+        self.consistency = consistency
+        self.augment_strength = augment_strength
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.n_init = n_init
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+
+class InfoGAN(GANClusterer):
+    __doc__ = f"""Clustering from the discriminator with InfoGAN (Chen et al., NeurIPS 2016).
+
+    The latent holds noise, a K-way categorical code and ``n_continuous`` uniform codes. A Q head
+    on the discriminator's trunk predicts the codes; the cluster of a sample is ``argmax Q(c|x)``.
+    ``transform`` returns the discriminator trunk's features.
+
+    Parameters
+    ----------
+    n_clusters : int, default=10
+        Number of clusters K (categories of the code).
+    latent_dim : int or None, default=None
+        Width of the noise; None picks 128 for "seed-dcgan" and 30 otherwise.
+    n_continuous : int, default=2
+        Number of continuous codes.
+    loss : {{"bce", "wgan-gp", "hinge"}}, default="bce"
+        Adversarial loss.
+    n_critic : int, default=1
+        Discriminator updates per generator update.
+    info_weight : float, default=1.0
+        Weight lambda of the mutual-information lower bound.
+{_COMMON_DOC}
+{_ATTRIBUTES_DOC}
+    """
+
+    _method_name = "infogan"
+
+    def __init__(
+        self,
+        n_clusters: int = 10,
+        *,
+        latent_dim: int | None = None,
+        n_continuous: int = 2,
+        backbone: str = "auto",
+        width: int | None = None,
+        loss: str = "bce",
+        n_critic: int = 1,
+        info_weight: float = 1.0,
+        consistency: float = 1.0,
+        augment_strength: float = 1.0,
+        learning_rate: float = 2e-4,
+        batch_size: int | None = None,
+        max_epochs: int = 100,
+        tol: float | None = 1e-4,
+        n_iter_no_change: int = 10,
+        n_init: int = 1,
+        device: str = "auto",
+        random_state: int | None = None,
+        verbose: int = 0,
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.latent_dim = latent_dim
+        self.n_continuous = n_continuous
+        self.backbone = backbone
+        self.width = width
+        self.loss = loss
+        self.n_critic = n_critic
+        self.info_weight = info_weight
+        self.consistency = consistency
+        self.augment_strength = augment_strength
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.n_init = n_init
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+
+class CatGAN(GANClusterer):
+    __doc__ = f"""Clustering from the discriminator with CatGAN (Springenberg, ICLR 2016).
+
+    The discriminator is a K-way classifier trained to be certain and balanced on real data and
+    uncertain on generated data; the cluster of a sample is ``argmax D(x)``. ``transform`` returns
+    the discriminator trunk's features. The adversarial objective is CatGAN's entropy game, so
+    there is no ``loss`` parameter.
+
+    CatGAN's generator is not conditional. ``sample(n, cluster=k)`` therefore draws generator
+    samples, keeps those that the discriminator assigns to ``k``, and draws again until it has
+    ``n`` of them (it raises ``RuntimeError`` if ``k`` is almost never generated).
+
+    Parameters
+    ----------
+    n_clusters : int, default=10
+        Number of clusters K (outputs of the discriminator).
+    latent_dim : int or None, default=None
+        Width of the generator's noise; None picks 128 for "seed-dcgan" and 30 otherwise.
+    n_critic : int, default=1
+        Discriminator updates per generator update.
+{_COMMON_DOC}
+{_ATTRIBUTES_DOC}
+    """
+
+    _method_name = "catgan"
+
+    def __init__(
+        self,
+        n_clusters: int = 10,
+        *,
+        latent_dim: int | None = None,
+        backbone: str = "auto",
+        width: int | None = None,
+        n_critic: int = 1,
+        consistency: float = 1.0,
+        augment_strength: float = 1.0,
+        learning_rate: float = 2e-4,
+        batch_size: int | None = None,
+        max_epochs: int = 100,
+        tol: float | None = 1e-4,
+        n_iter_no_change: int = 10,
+        n_init: int = 1,
+        device: str = "auto",
+        random_state: int | None = None,
+        verbose: int = 0,
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.latent_dim = latent_dim
+        self.backbone = backbone
+        self.width = width
+        self.n_critic = n_critic
+        self.consistency = consistency
+        self.augment_strength = augment_strength
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.n_init = n_init
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _generate(self, n_samples, wanted, rng):
+        return self._draw_and_keep(n_samples, wanted, rng)
+
+
+ESTIMATORS: dict[str, type[GANClusterer]] = {
+    "clustergan": ClusterGAN,
+    "infogan": InfoGAN,
+    "catgan": CatGAN,
+}

@@ -1,0 +1,70 @@
+"""What a method is: how to build its networks, its two losses and how it reads clusters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from ..latent import LatentBatch, LatentSpec
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    """Everything needed to build a method's networks."""
+
+    backbone: str
+    data_shape: tuple[int, ...]
+    width: int
+    latent: LatentSpec
+
+
+@dataclass
+class Weights:
+    """Loss weights; each method reads the ones it knows."""
+
+    beta_n: float = 10.0
+    beta_c: float = 10.0
+    info_weight: float = 1.0
+    consistency: float = 1.0
+    gp_weight: float = 10.0
+    augment_strength: float = 1.0
+
+
+@dataclass
+class Step:
+    """One training batch as the losses see it."""
+
+    real: torch.Tensor
+    latent: LatentBatch
+    loss: str
+    weights: Weights
+    rng: torch.Generator
+    logs: dict[str, float] = field(default_factory=dict)
+
+    def log(self, name: str, value: torch.Tensor) -> None:
+        """Record a scalar for the progress callback and the stop criterion."""
+        self.logs[name] = float(value.detach())
+
+
+@dataclass(frozen=True)
+class Method:
+    """A clustering GAN as plain functions over an ``nn.ModuleDict`` of networks.
+
+    ``discriminator_params`` and ``generator_params`` choose what each optimiser updates;
+    ``discriminator_loss`` runs every batch and ``generator_loss`` every ``n_critic`` batches.
+    ``monitor`` names the logged regulariser that the ``tol`` stop criterion watches.
+    """
+
+    name: str
+    build: Callable[[NetConfig], nn.ModuleDict]
+    discriminator_params: Callable[[nn.ModuleDict], list[nn.Parameter]]
+    generator_params: Callable[[nn.ModuleDict], list[nn.Parameter]]
+    discriminator_loss: Callable[[nn.ModuleDict, Step], torch.Tensor]
+    generator_loss: Callable[[nn.ModuleDict, Step], torch.Tensor]
+    cluster_logits: Callable[[nn.ModuleDict, torch.Tensor], torch.Tensor]
+    embed: Callable[[nn.ModuleDict, torch.Tensor], torch.Tensor]
+    monitor: str
+    conditional: bool = True

@@ -1,0 +1,65 @@
+"""CatGAN (Springenberg, ICLR 2016): the discriminator is itself a K-way classifier.
+
+D outputs K logits. On real data it must be certain of each sample (low conditional entropy) and
+balanced over the batch (high entropy of the batch marginal); on generated data it must be
+uncertain. G tries to make D certain and balanced on its samples. A real sample's cluster is
+``argmax D(x)``. The generator is not conditional: its latent is noise only. The ``loss`` setting
+does not apply, since these entropies are CatGAN's adversarial objective.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..losses import entropy
+from ..nets import build_generator, build_headed
+from ._common import consistency, head_params
+from ._spec import Method, NetConfig, Step
+
+
+def build(cfg: NetConfig) -> nn.ModuleDict:
+    """Build G and the K-way discriminator D."""
+    latent = cfg.latent
+    return nn.ModuleDict(
+        {
+            "G": build_generator(cfg.backbone, latent.dim, cfg.data_shape, cfg.width),
+            "D": build_headed(cfg.backbone, cfg.data_shape, cfg.width, (latent.n_clusters,)),
+        }
+    )
+
+
+def _probs(nets: nn.ModuleDict, x: torch.Tensor) -> torch.Tensor:
+    return nets["D"](x)[0].softmax(dim=1)
+
+
+def _d_loss(nets: nn.ModuleDict, step: Step) -> torch.Tensor:
+    with torch.no_grad():
+        fake = nets["G"](step.latent.z)
+    p_real, p_fake = _probs(nets, step.real), _probs(nets, fake)
+    certainty = entropy(p_real).mean()
+    step.log("cond_entropy", certainty)
+    loss = -entropy(p_real.mean(dim=0)) + certainty - entropy(p_fake).mean()
+    step.log("d_adv", loss)
+    return loss + consistency(lambda x: nets["D"](x)[0], step)
+
+
+def _g_loss(nets: nn.ModuleDict, step: Step) -> torch.Tensor:
+    p_fake = _probs(nets, nets["G"](step.latent.z))
+    loss = -entropy(p_fake.mean(dim=0)) + entropy(p_fake).mean()
+    step.log("g_adv", loss)
+    return loss
+
+
+METHOD = Method(
+    name="catgan",
+    build=build,
+    discriminator_params=lambda nets: head_params(nets, "D"),
+    generator_params=lambda nets: head_params(nets, "G"),
+    discriminator_loss=_d_loss,
+    generator_loss=_g_loss,
+    cluster_logits=lambda nets, x: nets["D"](x)[0],
+    embed=lambda nets, x: nets["D"].features(x),
+    monitor="cond_entropy",
+    conditional=False,
+)

@@ -1,0 +1,69 @@
+"""ClusterGAN (Mukherjee et al., AAAI 2019): an encoder E inverts the generator.
+
+The latent is ``z = (z_n, z_c)``. G and E are trained together on
+``adversarial + beta_n * MSE(E_n(G(z)), z_n) + beta_c * CE(E_c(G(z)), c)``; a real sample's cluster
+is ``argmax E_c(x)``. ganclust adds the clustering regulariser on real data (see
+:func:`ganclust.methods._common.consistency`), which trains E on the data it will be asked about.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..nets import build_generator, build_headed
+from ._common import adversarial_d, adversarial_g, consistency, head_params
+from ._spec import Method, NetConfig, Step
+
+
+def build(cfg: NetConfig) -> nn.ModuleDict:
+    """Build the generator G, the critic D and the encoder E for ``cfg``."""
+    latent = cfg.latent
+    return nn.ModuleDict(
+        {
+            "G": build_generator(cfg.backbone, latent.dim, cfg.data_shape, cfg.width),
+            "D": build_headed(cfg.backbone, cfg.data_shape, cfg.width, (1,)),
+            "E": build_headed(
+                cfg.backbone, cfg.data_shape, cfg.width, (latent.noise_dim, latent.n_clusters)
+            ),
+        }
+    )
+
+
+def _critic(nets: nn.ModuleDict):
+    return lambda x: nets["D"](x)[0]
+
+
+def _d_loss(nets: nn.ModuleDict, step: Step) -> torch.Tensor:
+    with torch.no_grad():
+        fake = nets["G"](step.latent.z)
+    return adversarial_d(_critic(nets), step, fake)
+
+
+def _g_loss(nets: nn.ModuleDict, step: Step) -> torch.Tensor:
+    fake = nets["G"](step.latent.z)
+    loss = adversarial_g(_critic(nets), step, fake)
+    noise_hat, logits = nets["E"](fake)
+    inversion = step.weights.beta_n * F.mse_loss(noise_hat, step.latent.noise)
+    inversion = inversion + step.weights.beta_c * F.cross_entropy(logits, step.latent.clusters)
+    step.log("inversion", inversion)
+    return loss + inversion + consistency(lambda x: nets["E"](x)[1], step)
+
+
+def _embed(nets: nn.ModuleDict, x: torch.Tensor) -> torch.Tensor:
+    noise, logits = nets["E"](x)
+    return torch.cat([noise, logits.softmax(dim=1)], dim=1)
+
+
+METHOD = Method(
+    name="clustergan",
+    build=build,
+    discriminator_params=lambda nets: head_params(nets, "D"),
+    generator_params=lambda nets: head_params(nets, "G", "E"),
+    discriminator_loss=_d_loss,
+    generator_loss=_g_loss,
+    cluster_logits=lambda nets, x: nets["E"](x)[1],
+    embed=_embed,
+    monitor="inversion",
+)

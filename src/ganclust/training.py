@@ -1,0 +1,158 @@
+"""The training engine shared by every method.
+
+Each batch: (1) one discriminator update, (2) every ``n_critic`` batches one generator update
+(with E or Q where the method has one). The engine knows nothing of sklearn or files and never
+prints: it reports through ``callback``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from .latent import sample_latent
+from .methods import Method, NetConfig, Step, Weights
+
+# at most this many training samples are read out each epoch to record cluster occupancy
+OCCUPANCY_SAMPLE = 2048
+
+
+@dataclass
+class TrainConfig:
+    """Settings of one training run (the estimator builds it from its parameters)."""
+
+    method: Method
+    nets: NetConfig
+    weights: Weights
+    loss: str
+    n_critic: int
+    learning_rate: float
+    batch_size: int
+    max_epochs: int
+    tol: float | None
+    n_iter_no_change: int
+    seed: int
+    device: torch.device
+    betas: tuple[float, float] = (0.5, 0.9)
+
+
+@dataclass
+class TrainResult:
+    """What training gives back: the networks in eval mode and the per-epoch history."""
+
+    nets: nn.ModuleDict
+    history: list[dict[str, object]] = field(default_factory=list)
+    stopped_early: bool = False
+
+
+Callback = Callable[[dict[str, object]], None]
+
+
+def train(x: torch.Tensor, cfg: TrainConfig, callback: Callback | None = None) -> TrainResult:
+    """Train ``cfg.method`` on the preprocessed data ``x``.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        (N, *data_shape) preprocessed training data, on any device.
+    cfg : TrainConfig
+        The run's settings.
+    callback : callable, optional
+        Called with ``{"event": "batch", "logs": ...}`` after every batch and with
+        ``{"event": "epoch", ...}`` (the history row) after every epoch.
+
+    Returns
+    -------
+    TrainResult
+        The trained networks and the history. Each history row holds the epoch's mean losses and
+        ``occupancy``, the fraction of (up to 2048) training samples in each cluster.
+
+    Notes
+    -----
+    Everything random is seeded from ``cfg.seed``: weight initialisation and dropout inside
+    :func:`torch.random.fork_rng` (the caller's global RNG is left untouched), and shuffling,
+    latent draws and augmentations from an explicit CPU generator.
+    """
+    device = cfg.device
+    fork_devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=fork_devices):
+        torch.manual_seed(cfg.seed)
+        rng = torch.Generator().manual_seed(cfg.seed)
+        nets = cfg.method.build(cfg.nets).to(device)
+        return _loop(x.to(device), nets, cfg, rng, callback or (lambda event: None))
+
+
+def _loop(
+    x: torch.Tensor, nets: nn.ModuleDict, cfg: TrainConfig, rng: torch.Generator, callback: Callback
+) -> TrainResult:
+    method = cfg.method
+    opt_d = torch.optim.Adam(
+        method.discriminator_params(nets), lr=cfg.learning_rate, betas=cfg.betas
+    )
+    opt_g = torch.optim.Adam(method.generator_params(nets), lr=cfg.learning_rate, betas=cfg.betas)
+    n = x.shape[0]
+    batch_size = min(cfg.batch_size, n)
+    probe = torch.randperm(n, generator=rng)[:OCCUPANCY_SAMPLE].to(x.device)
+    result = TrainResult(nets=nets)
+    best, stale, step_count = float("inf"), 0, 0
+    for epoch in range(cfg.max_epochs):
+        nets.train()
+        order = torch.randperm(n, generator=rng).to(x.device)
+        sums: dict[str, float] = {}
+        counts: dict[str, int] = {}
+        # a final batch of one sample would break batch normalisation, so it is dropped
+        starts = [s for s in range(0, n, batch_size) if n - s >= 2]
+        for start in starts:
+            real = x[order[start : start + batch_size]]
+            latent = sample_latent(cfg.nets.latent, real.shape[0], rng, x.device)
+            step = Step(real=real, latent=latent, loss=cfg.loss, weights=cfg.weights, rng=rng)
+            _update(opt_d, method.discriminator_loss(nets, step))
+            if step_count % cfg.n_critic == 0:
+                _update(opt_g, method.generator_loss(nets, step))
+            step_count += 1
+            for key, value in step.logs.items():
+                sums[key] = sums.get(key, 0.0) + value
+                counts[key] = counts.get(key, 0) + 1
+            callback({"event": "batch", "epoch": epoch, "logs": step.logs})
+        row: dict[str, object] = {k: sums[k] / counts[k] for k in sums}
+        row["epoch"] = epoch + 1
+        row["occupancy"] = occupancy(method, nets, x[probe], cfg.nets.latent.n_clusters)
+        result.history.append(row)
+        callback({"event": "epoch", **row})
+        monitored = float(row.get(method.monitor, float("nan")))
+        if cfg.tol is not None and monitored == monitored:
+            stale = stale + 1 if monitored > best - cfg.tol else 0
+            best = min(best, monitored)
+            if stale >= cfg.n_iter_no_change:
+                result.stopped_early = True
+                break
+    nets.eval()
+    return result
+
+
+def _update(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+
+
+@torch.no_grad()
+def cluster_logits(
+    method: Method, nets: nn.ModuleDict, x: torch.Tensor, batch_size: int = 1024
+) -> torch.Tensor:
+    """Cluster logits of ``x`` in eval mode, batched so large inputs fit in memory."""
+    was_training = nets.training
+    nets.eval()
+    out = torch.cat([method.cluster_logits(nets, chunk) for chunk in x.split(batch_size)])
+    nets.train(was_training)
+    return out
+
+
+def occupancy(method: Method, nets: nn.ModuleDict, x: torch.Tensor, n_clusters: int) -> list[float]:
+    """Fraction of ``x`` assigned to each cluster."""
+    labels = cluster_logits(method, nets, x).argmax(dim=1)
+    counts = torch.bincount(labels, minlength=n_clusters).float()
+    return (counts / max(len(labels), 1)).tolist()
