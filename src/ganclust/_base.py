@@ -98,7 +98,7 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         return self
 
     def _validate(self, X: Any, *, reset: bool) -> np.ndarray:
-        ndim = np.ndim(X) if not hasattr(X, "ndim") else X.ndim
+        ndim = X.ndim if hasattr(X, "ndim") else np.asarray(X).ndim
         if ndim in (3, 4):
             X = check_array(X, allow_nd=True, dtype="numeric", input_name="X")
             if reset:

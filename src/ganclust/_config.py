@@ -69,6 +69,8 @@ def check_number(
 
 def check_common(params: dict[str, object], n_samples: int) -> None:
     """Validate the parameters every estimator shares."""
+    if n_samples < 2:
+        raise ValueError(f"clustering needs at least 2 samples; got n_samples={n_samples}")
     n_clusters = params["n_clusters"]
     check_number("n_clusters", n_clusters, low=2, integer=True)
     if n_clusters > n_samples:  # type: ignore[operator]

@@ -136,7 +136,7 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
         meta = json.loads(metadata["ganclust"])
     except (KeyError, json.JSONDecodeError):
         raise ValueError(f"{path}: a safetensors file, but not a ganclust model") from None
-    if meta.get("format") != FORMAT:
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(f"{path}: a safetensors file, but not a ganclust model")
     if meta.get("format_version", 0) > FORMAT_VERSION:
         raise ValueError(

@@ -1,4 +1,4 @@
-"""Backbones: ``mlp`` for vectors, ``conv`` for images, ``seed-dcgan`` for the seed article's layers.
+"""Backbones: ``mlp`` for vectors, ``conv`` for images, ``seed-dcgan`` for the seed article's.
 
 Every backbone gives two pieces:
 
@@ -26,7 +26,7 @@ def resolve_backbone(backbone: str, data_shape: tuple[int, ...]) -> str:
         raise ValueError(f"unknown backbone {backbone!r}; expected one of {', '.join(BACKBONES)}")
     is_image = len(data_shape) == 3
     if backbone == "auto":
-        return "conv" if is_image else "mlp"
+        backbone = "conv" if is_image else "mlp"
     if backbone != "mlp" and not is_image:
         raise ValueError(
             f"backbone={backbone!r} needs images (N x H x W or N x C x H x W); got vectors"

@@ -124,7 +124,8 @@ class RunFolder:
 def _summary(run: dict, path: Path) -> str:
     lines = [
         f"{run['method']} on {run['data']}: {run['n_samples']} samples of shape "
-        f"{'x'.join(map(str, run['sample_shape']))}, {run['epochs']} epochs in {run['seconds']:.1f} s",
+        f"{'x'.join(map(str, run['sample_shape']))}, "
+        f"{run['epochs']} epochs in {run['seconds']:.1f} s",
         f"cluster sizes: {run['cluster_sizes']}",
     ]
     metrics = run["metrics"]

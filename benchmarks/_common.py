@@ -1,0 +1,104 @@
+"""Shared benchmark plumbing: datasets, provenance, tables and result files."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+MNIST10K = ROOT.parent / "shared" / "data" / "mnist_train10k.npz"
+
+
+def provenance() -> dict[str, object]:
+    """The commit, machine and command of this run."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = bool(
+            subprocess.run(
+                ["git", "status", "--porcelain", "--untracked-files=no"],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+        )
+    except (OSError, subprocess.CalledProcessError):
+        commit, dirty = "unknown", False
+    import torch
+
+    return {
+        "commit": commit + ("-dirty" if dirty else ""),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}",
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+    }
+
+
+def load_named(name: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray] | None:
+    """Benchmark data by name, or None when it is not available here."""
+    if name == "digits":
+        from sklearn.datasets import load_digits
+
+        digits = load_digits()
+        return digits.images.astype(np.float32), digits.target
+    if name == "mnist10k":
+        if not MNIST10K.exists():
+            print(f"skipping mnist10k: {MNIST10K} not found", file=sys.stderr)
+            return None
+        with np.load(MNIST10K) as data:
+            X, y = data["X"], data["y"]
+        # the file is grouped by digit; a fixed shuffle makes mini-batches mixed from the start
+        order = np.random.default_rng(0).permutation(len(X))
+        return X[order], y[order]
+    if name.startswith("blobs"):
+        from sklearn.datasets import make_blobs
+
+        # ten well-separated 10-D Gaussians: a synthetic mixture with known, small overlap
+        X, y = make_blobs(
+            n_samples=2000, n_features=10, centers=10, cluster_std=1.0, random_state=seed
+        )
+        return X.astype(np.float32), y
+    from ganclust.datasets import load_dataset
+
+    try:
+        return load_dataset(name, download=False)
+    except (ValueError, OSError) as exc:
+        print(f"skipping {name}: {exc}", file=sys.stderr)
+        return None
+
+
+def summarise(values: list[float]) -> dict[str, float]:
+    """Mean, std (population), min and max of a metric over seeds."""
+    arr = np.asarray(values, dtype=float)
+    return {
+        "mean": float(arr.mean()),
+        "std": float(arr.std()),
+        "min": float(arr.min()),
+        "max": float(arr.max()),
+    }
+
+
+def write_results(stem: str, payload: dict[str, object], table: str) -> None:
+    """Write ``<stem>.json`` and ``<stem>.md`` under benchmarks/results/."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{stem}.json").write_text(json.dumps(payload, indent=2) + "\n")
+    prov = payload["provenance"]
+    header = (
+        f"<!-- written by benchmarks; do not edit -->\n"
+        f"`{prov['command']}` at commit `{prov['commit']}` on {prov['machine']} "
+        f"({prov['date']}, torch {prov['torch']}, {prov['torch_threads']} threads)\n\n"
+    )
+    (RESULTS / f"{stem}.md").write_text(header + table + "\n")

@@ -1,0 +1,152 @@
+"""Accuracy benchmark: datasets x methods x seeds, with k-means and a Gaussian mixture beside.
+
+Every number is computed without labels until the final scoring: models, initialisations and
+read-outs are chosen by ganclust's label-free criteria, and all seeds are reported (mean, std,
+min), never the best one.
+
+    python benchmarks/accuracy.py                       # digits + mnist10k + blobs, 5 seeds
+    python benchmarks/accuracy.py --datasets digits --methods clustergan kmeans --seeds 3
+    python benchmarks/accuracy.py --set clustergan.max_epochs=20 --out quick
+
+Writes benchmarks/results/<out>.json and .md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import time
+import warnings
+
+import numpy as np
+from _common import load_named, provenance, summarise, write_results
+
+from ganclust import CatGAN, ClusterGAN, InfoGAN
+from ganclust.metrics import evaluate
+
+GANS = {"clustergan": ClusterGAN, "infogan": InfoGAN, "catgan": CatGAN}
+BASELINES = ("kmeans", "gmm", "realness")
+
+
+def _flat(X: np.ndarray) -> np.ndarray:
+    flat = X.reshape(len(X), -1).astype(np.float64)
+    return flat / 255.0 if X.dtype == np.uint8 else flat
+
+
+def run_baseline(name: str, X: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """Labels of a baseline clusterer."""
+    if name == "kmeans":
+        from sklearn.cluster import KMeans
+
+        return KMeans(k, n_init=10, random_state=seed).fit_predict(_flat(X))
+    if name == "gmm":
+        from sklearn.decomposition import PCA
+        from sklearn.mixture import GaussianMixture
+
+        # a full-covariance mixture on raw pixels is degenerate; 50 PCA components is standard
+        flat = _flat(X)
+        reduced = PCA(min(50, flat.shape[1]), random_state=seed).fit_transform(flat)
+        return GaussianMixture(k, n_init=3, random_state=seed).fit_predict(reduced)
+    if name == "realness":
+        from realness_baseline import realness_labels
+
+        return realness_labels(X, k, seed)
+    raise ValueError(name)
+
+
+def parse_overrides(items: list[str]) -> dict[str, dict[str, object]]:
+    """``method.param=value`` pairs into {method: {param: value}}."""
+    out: dict[str, dict[str, object]] = {}
+    for item in items:
+        key, _, text = item.partition("=")
+        method, _, param = key.partition(".")
+        try:
+            value: object = ast.literal_eval(text)  # numbers, None, True/False
+        except (ValueError, SyntaxError):
+            value = text
+        out.setdefault(method, {})[param] = value
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=["digits", "mnist10k", "blobs"])
+    parser.add_argument("--methods", nargs="+", default=["clustergan", "kmeans", "gmm"])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--set", nargs="*", default=[], help="method.param=value overrides")
+    parser.add_argument("--out", default="accuracy")
+    args = parser.parse_args()
+    overrides = parse_overrides(args.set)
+    rows = []
+    for dataset in args.datasets:
+        loaded = load_named(dataset)
+        if loaded is None:
+            continue
+        X, y = loaded
+        k = len(np.unique(y))
+        for method in args.methods:
+            runs = []
+            for seed in range(args.seeds):
+                started = time.perf_counter()
+                extra: dict[str, object] = {}
+                if method in GANS:
+                    params = {"random_state": seed, **overrides.get(method, {})}
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        model = GANS[method](k, **params).fit(X)
+                    labels = model.labels_
+                    extra = {
+                        "epochs": model.n_iter_,
+                        "init_scores": model.init_scores_.tolist(),
+                    }
+                else:
+                    labels = run_baseline(method, X, k, seed)
+                seconds = time.perf_counter() - started
+                scores = evaluate(y, labels)
+                sizes = np.bincount(labels, minlength=k)
+                runs.append({"seed": seed, "seconds": seconds, "sizes": sizes.tolist(), **scores, **extra})
+                print(
+                    f"{dataset:10s} {method:11s} seed {seed}: ACC {scores['acc']:.4f} "
+                    f"NMI {scores['nmi']:.4f} ARI {scores['ari']:.4f} {seconds:7.1f} s",
+                    flush=True,
+                )
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "method": method,
+                    "params": overrides.get(method, {}),
+                    "n_samples": len(X),
+                    **{m: summarise([r[m] for r in runs]) for m in ("acc", "nmi", "ari", "seconds")},
+                    "min_cluster_fraction": summarise([min(r["sizes"]) / len(X) for r in runs]),
+                    "runs": runs,
+                }
+            )
+    table = format_table(rows, args.seeds)
+    print(table)
+    write_results(args.out, {"provenance": provenance(), "seeds": args.seeds, "rows": rows}, table)
+
+
+def format_table(rows: list[dict], seeds: int) -> str:
+    """A markdown table of mean ± std (min) over seeds."""
+
+    def cell(stat: dict[str, float]) -> str:
+        return f"{stat['mean']:.3f} ± {stat['std']:.3f} ({stat['min']:.3f})"
+
+    lines = [
+        f"ACC / NMI / ARI: mean ± std (min) over {seeds} seeds; seconds per fit; smallest cluster "
+        "as a fraction of the data (mean).",
+        "",
+        "| dataset | method | ACC | NMI | ARI | s / fit | smallest cluster |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['dataset']} | {row['method']} | {cell(row['acc'])} | {cell(row['nmi'])} | "
+            f"{cell(row['ari'])} | {row['seconds']['mean']:.1f} | "
+            f"{row['min_cluster_fraction']['mean']:.3f} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

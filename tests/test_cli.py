@@ -1,0 +1,348 @@
+"""The command line, run in-process through ``ganclust.cli.main``."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+from sklearn.datasets import make_blobs
+
+import ganclust
+import ganclust.plots
+from ganclust.cli import main
+
+QUICK = ["--max-epochs", "1", "--quiet", "--width", "8", "--device", "cpu", "--random-state", "0"]
+RUN_FILES = {"model.safetensors", "labels.csv", "metrics.json", "samples.png", "run.json"}
+
+
+def _png(path):
+    with Image.open(path) as image:
+        image.verify()
+    with Image.open(path) as image:
+        return image.format, image.size
+
+
+def _labels_csv(path):
+    lines = path.read_text().splitlines()
+    assert lines[0] == "index,cluster"
+    rows = [tuple(map(int, line.split(","))) for line in lines[1:]]
+    assert [i for i, _ in rows] == list(range(len(rows)))
+    return np.array([c for _, c in rows])
+
+
+def _fails(capsys, argv, command):
+    """Run argv, expecting exit status 2 and one line on stderr without a traceback."""
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"ganclust {command}: error: ")
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory):
+    """`ganclust fit` with no --data: one epoch on the bundled digits."""
+    base = tmp_path_factory.mktemp("digits")
+    assert main(["fit", *QUICK, "--out", str(base / "run")]) == 0
+    return base / "run"
+
+
+@pytest.fixture
+def image_files(tmp_path):
+    rng = np.random.RandomState(0)
+    X = rng.randint(0, 256, size=(30, 8, 8)).astype(np.uint8)
+    y = rng.randint(0, 3, size=30)
+    np.savez(tmp_path / "images.npz", X=X, y=y)
+    np.savez(tmp_path / "unlabelled.npz", X=X)
+    np.save(tmp_path / "images.npy", X)
+    return X, y
+
+
+@pytest.fixture
+def vector_files(tmp_path):
+    X, y = make_blobs(40, n_features=3, centers=3, random_state=0)
+    np.savez(tmp_path / "vectors.npz", X=X, y=y)
+    rows = ["f1,f2,f3,label"] + [f"{a},{b},{c},{t}" for (a, b, c), t in zip(X, y, strict=True)]
+    (tmp_path / "vectors.csv").write_text("\n".join(rows) + "\n")
+    return X, y
+
+
+def _entries(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+# ---------------------------------------------------------------- fit
+def test_fit_on_digits_by_default(digits_run):
+    assert set(_entries(digits_run)) == RUN_FILES
+    assert _entries(digits_run.parent) == ["run"]  # no temporary folder left beside it
+    labels = _labels_csv(digits_run / "labels.csv")
+    assert len(labels) == 1797
+    assert labels.min() >= 0 and labels.max() < 10
+    metrics = json.loads((digits_run / "metrics.json").read_text())
+    assert {"acc", "nmi", "ari", "purity"} <= set(metrics)
+    assert 0 <= metrics["acc"] <= metrics["purity"] <= 1
+    assert _png(digits_run / "samples.png") == ("PNG", (800, 800))  # 10 clusters x 10 samples
+    run = json.loads((digits_run / "run.json").read_text())
+    assert run["data"] == "digits"
+    assert run["method"] == "clustergan"
+    assert run["n_samples"] == 1797 and run["sample_shape"] == [8, 8]
+    assert run["params"]["max_epochs"] == 1 and run["params"]["width"] == 8
+    assert run["epochs"] == 1
+    assert run["metrics"] == metrics
+    model = ganclust.load(digits_run / "model.safetensors")
+    assert isinstance(model, ganclust.ClusterGAN)
+    np.testing.assert_array_equal(model.labels_, labels)
+
+
+@pytest.mark.parametrize("method", ["clustergan", "infogan", "catgan"])
+def test_fit_each_method_on_an_npz_with_labels(tmp_path, vector_files, method):
+    out = tmp_path / "run"
+    argv = ["fit", "--data", str(tmp_path / "vectors.npz"), "--n-clusters", "3", "--out", str(out)]
+    assert main([*argv, "--method", method, *QUICK]) == 0
+    assert set(_entries(out)) == RUN_FILES
+    assert len(_labels_csv(out / "labels.csv")) == 40
+    assert json.loads((out / "metrics.json").read_text())["n_samples"] == 40
+    assert json.loads((out / "run.json").read_text())["method"] == method
+    assert type(ganclust.load(out / "model.safetensors")).__name__.lower() == method
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        "clustergan",
+        "infogan",
+        pytest.param(
+            "catgan",
+            marks=pytest.mark.xfail(
+                strict=True,
+                raises=AssertionError,
+                reason="bug: the run folder's sample grid asks CatGAN for every cluster, and "
+                "draw-and-keep raises RuntimeError when the generator never produces one, so "
+                "the trained model is thrown away (runs.py write_fit / plots._image_grid)",
+            ),
+        ),
+    ],
+)
+def test_fit_each_method_on_images(tmp_path, image_files, method):
+    out = tmp_path / "run"
+    argv = ["fit", "--data", str(tmp_path / "images.npz"), "--n-clusters", "3", "--out", str(out)]
+    assert main([*argv, "--method", method, *QUICK]) == 0
+    assert set(_entries(out)) == RUN_FILES
+    assert len(_labels_csv(out / "labels.csv")) == 30
+    assert json.loads((out / "run.json").read_text())["method"] == method
+    assert _png(out / "samples.png") == ("PNG", (800, 240))  # 3 clusters x 10 samples
+
+
+@pytest.mark.parametrize("name", ["unlabelled.npz", "images.npy"])
+def test_fit_without_labels_writes_no_metrics(tmp_path, image_files, name):
+    out = tmp_path / "run"
+    argv = ["fit", "--data", str(tmp_path / name), "--n-clusters", "3", "--out", str(out)]
+    assert main([*argv, *QUICK]) == 0
+    assert set(_entries(out)) == RUN_FILES - {"metrics.json"}
+    assert json.loads((out / "run.json").read_text())["metrics"] is None
+
+
+@pytest.mark.parametrize("column", ["label", "3", "-1"])
+def test_fit_csv_with_label_column(tmp_path, vector_files, column):
+    X, y = vector_files
+    out = tmp_path / "run"
+    data = str(tmp_path / "vectors.csv")
+    argv = ["fit", "--data", data, "--label-column", column, "--n-clusters", "3"]
+    assert main([*argv, "--out", str(out), *QUICK]) == 0
+    assert set(_entries(out)) == RUN_FILES
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n_samples"] == 40
+    assert json.loads((out / "run.json").read_text())["sample_shape"] == [3]  # label dropped
+    # vectors get a scatter plot (6 x 5 inches at 100 dpi) rather than a grid of images
+    assert _png(out / "samples.png") == ("PNG", (600, 500))
+
+
+def test_fit_prints_a_summary_unless_quiet(tmp_path, vector_files, capsys):
+    out = tmp_path / "run"
+    argv = ["fit", "--data", str(tmp_path / "vectors.npz"), "--n-clusters", "3"]
+    argv += ["--out", str(out), "--max-epochs", "1", "--width", "8", "--verbose", "0"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "ACC" in printed and str(out) in printed
+
+
+def test_fit_overwrite_replaces_the_folder(tmp_path, image_files):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "stale.txt").write_text("old run")
+    argv = ["fit", "--data", str(tmp_path / "images.npz"), "--n-clusters", "3", "--out", str(out)]
+    assert main([*argv, *QUICK, "--overwrite"]) == 0
+    assert set(_entries(out)) == RUN_FILES
+    assert not any(name.startswith(".") for name in _entries(tmp_path))
+
+
+# ---------------------------------------------------------------- predict, sample, evaluate
+def test_predict_prints_csv(digits_run, capsys):
+    capsys.readouterr()
+    assert main(["predict", str(digits_run / "model.safetensors"), "--data", "digits"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "index,cluster" and len(lines) == 1798
+    predicted = np.array([int(line.split(",")[1]) for line in lines[1:]])
+    np.testing.assert_array_equal(predicted, _labels_csv(digits_run / "labels.csv"))
+
+
+def test_predict_writes_out(digits_run, tmp_path):
+    out = tmp_path / "pred.csv"
+    # a run folder works as well as the model file
+    assert main(["predict", str(digits_run), "--data", "digits", "--out", str(out)]) == 0
+    assert len(_labels_csv(out)) == 1797
+
+
+def test_sample_npy_and_png(digits_run, tmp_path, capsys):
+    out = tmp_path / "x.npy"
+    argv = ["sample", str(digits_run), "-n", "5", "--cluster", "1", "--out", str(out)]
+    assert main(argv) == 0
+    samples = np.load(out)
+    assert samples.shape == (5, 8, 8)
+    assert samples.dtype == np.uint8  # the CLI loads digits as uint8 images
+    assert "cluster(s) [1]" in capsys.readouterr().out
+    png = tmp_path / "x.png"
+    argv = ["sample", str(digits_run), "-n", "5", "--cluster", "1", "--out", str(png)]
+    assert main(argv) == 0
+    assert _png(png)[0] == "PNG"
+    assert _entries(tmp_path) == ["x.npy", "x.png"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: `sample --out x.png` on a vector model passes the generated samples as the "
+    "training data to save_samples_figure, whose scatter colours them with labels_ (cli.py "
+    "cmd_sample / plots._vector_scatter)",
+)
+def test_sample_png_of_a_vector_model(tmp_path, vector_files):
+    out = tmp_path / "run"
+    argv = ["fit", "--data", str(tmp_path / "vectors.npz"), "--n-clusters", "3"]
+    assert main([*argv, "--out", str(out), *QUICK]) == 0
+    argv = ["sample", str(out), "-n", "5", "--out", str(tmp_path / "x.png")]
+    assert main(argv) == 0
+
+
+def test_evaluate_prints_json(digits_run, tmp_path, capsys):
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    X = np.round(digits.images * (255.0 / 16.0)).astype(np.uint8)
+    np.savez(tmp_path / "X.npz", X=X, y=digits.target)
+    capsys.readouterr()
+    assert main(["evaluate", str(digits_run), "--data", str(tmp_path / "X.npz")]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    expected = json.loads((digits_run / "metrics.json").read_text())
+    assert scores["acc"] == pytest.approx(expected["acc"])
+    assert set(scores) >= {"acc", "nmi", "ari", "purity"}
+
+
+# ---------------------------------------------------------------- failures: exit 2, nothing left
+@pytest.mark.parametrize(
+    "case, extra, match",
+    [
+        ("missing data file", ["--data", "{tmp}/nope.npy"], "neither a known dataset"),
+        ("empty csv", ["--data", "{tmp}/empty.csv"], "empty"),
+        ("non-numeric csv", ["--data", "{tmp}/words.csv"], "non-numeric"),
+        ("nan in data", ["--data", "{tmp}/nan.npy"], "NaN"),
+        ("one cluster", ["--data", "{tmp}/ok.npy", "--n-clusters", "1"], "n_clusters"),
+        ("unknown backbone", ["--data", "{tmp}/ok.npy", "--backbone", "resnet"], "backbone"),
+        (
+            "loss with catgan",
+            ["--data", "{tmp}/ok.npy", "--method", "catgan", "--loss", "bce"],
+            "--loss does not apply to --method catgan",
+        ),
+        ("bad image size", ["--data", "{tmp}/ok.npy", "--image-size", "big"], "--image-size"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_fit_failures(tmp_path, capsys, case, extra, match):
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "words.csv").write_text("a,b\nx,y\nz,w\n")
+    bad = np.random.RandomState(0).rand(20, 3)
+    bad[3, 1] = np.nan
+    np.save(tmp_path / "nan.npy", bad)
+    np.save(tmp_path / "ok.npy", np.random.RandomState(0).rand(20, 3))
+    before = _entries(tmp_path)
+    argv = ["fit", *[a.format(tmp=tmp_path) for a in extra], "--out", str(tmp_path / "run")]
+    line = _fails(capsys, [*argv, *QUICK], "fit")
+    assert match in line
+    assert _entries(tmp_path) == before  # no run folder, no hidden temporary folder
+
+
+def test_fit_refuses_an_existing_folder(tmp_path, capsys, image_files):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "keep.txt").write_text("precious")
+    before = _entries(tmp_path)
+    argv = ["fit", "--data", str(tmp_path / "images.npz"), "--n-clusters", "3", "--out", str(out)]
+    line = _fails(capsys, [*argv, *QUICK], "fit")
+    assert "already exists" in line and "--overwrite" in line
+    assert _entries(out) == ["keep.txt"]
+    assert (out / "keep.txt").read_text() == "precious"
+    assert _entries(tmp_path) == before
+
+
+def test_fit_failing_while_writing_leaves_nothing(tmp_path, capsys, image_files, monkeypatch):
+    def broken_figure(*args, **kwargs):
+        raise RuntimeError("cannot draw")
+
+    monkeypatch.setattr(ganclust.plots, "save_samples_figure", broken_figure)
+    before = _entries(tmp_path)
+    out = tmp_path / "run"
+    argv = ["fit", "--data", str(tmp_path / "images.npz"), "--n-clusters", "3", "--out", str(out)]
+    assert "cannot draw" in _fails(capsys, [*argv, *QUICK], "fit")
+    assert _entries(tmp_path) == before
+    # with --overwrite, the existing folder survives the failed run
+    out.mkdir()
+    (out / "keep.txt").write_text("precious")
+    _fails(capsys, [*argv, *QUICK, "--overwrite"], "fit")
+    assert _entries(out) == ["keep.txt"]
+    assert _entries(tmp_path) == sorted([*before, "run"])
+
+
+def test_predict_with_a_corrupt_model(tmp_path, capsys):
+    model = tmp_path / "model.safetensors"
+    model.write_bytes(np.random.RandomState(0).bytes(3000))
+    line = _fails(capsys, ["predict", str(model), "--data", "digits"], "predict")
+    assert "not a safetensors file or corrupt" in line
+    line = _fails(capsys, ["predict", str(tmp_path / "none"), "--data", "digits"], "predict")
+    assert "not found" in line
+
+
+def test_predict_with_data_of_the_wrong_shape(digits_run, tmp_path, capsys):
+    np.save(tmp_path / "wide.npy", np.zeros((4, 9, 9)))
+    argv = ["predict", str(digits_run), "--data", str(tmp_path / "wide.npy")]
+    assert "shape" in _fails(capsys, argv, "predict")
+
+
+def test_sample_failures(digits_run, tmp_path, capsys):
+    for cluster in ("10", "-1"):
+        argv = ["sample", str(digits_run), "--cluster", cluster, "--out", str(tmp_path / "x.npy")]
+        assert "cluster must be an integer in 0..9" in _fails(capsys, argv, "sample")
+    argv = ["sample", str(digits_run), "--out", str(tmp_path / "x.txt")]
+    assert ".npy or .png" in _fails(capsys, argv, "sample")
+    assert _entries(tmp_path) == []
+
+
+def test_evaluate_without_labels(digits_run, tmp_path, capsys):
+    np.save(tmp_path / "digits.npy", np.zeros((3, 8, 8), dtype=np.uint8))
+    argv = ["evaluate", str(digits_run), "--data", str(tmp_path / "digits.npy")]
+    assert "no labels" in _fails(capsys, argv, "evaluate")
+
+
+# ---------------------------------------------------------------- python -m ganclust
+def test_python_m_ganclust_help():
+    result = subprocess.run(
+        [sys.executable, "-m", "ganclust", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    for command in ("fit", "predict", "sample", "evaluate", "datasets"):
+        assert command in result.stdout

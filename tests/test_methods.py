@@ -1,0 +1,137 @@
+"""Backbones and the methods' latent spaces: the seed article's DCGAN, ``auto``, and the codes."""
+
+import numpy as np
+import pytest
+import torch
+
+import ganclust._base
+from ganclust import CatGAN, ClusterGAN, InfoGAN
+from ganclust.nets import build_generator, build_trunk
+
+TINY = dict(width=16, max_epochs=1, batch_size=32, latent_dim=4, device="cpu", random_state=0)
+METHODS = [ClusterGAN, InfoGAN, CatGAN]
+by_method = pytest.mark.parametrize("cls", METHODS, ids=lambda c: c.__name__)
+SHAPES = [(1, 8, 8), (1, 16, 16), (1, 28, 28), (3, 32, 32)]
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_seed_dcgan_generator_and_trunk_shapes(shape):
+    torch.manual_seed(0)
+    generator = build_generator("seed-dcgan", 10, shape, 64).eval()
+    with torch.no_grad():
+        fake = generator(torch.randn(2, 10))
+    assert fake.shape == (2, *shape)
+    assert fake.min() >= -1 and fake.max() <= 1  # tanh output
+    trunk, n_features = build_trunk("seed-dcgan", shape, 64)
+    with torch.no_grad():
+        features = trunk.eval()(fake)
+    assert features.shape == (2, n_features)
+    # the article's trunk: two stride-2 convolutions to 128 channels, flattened
+    assert n_features == 128 * -(-shape[1] // 4) * -(-shape[2] // 4)
+
+
+@pytest.fixture
+def capture_train(monkeypatch):
+    """Record the TrainConfig of every training run."""
+    configs = []
+    real_train = ganclust._base.train
+
+    def train(data, cfg, callback=None):
+        configs.append(cfg)
+        return real_train(data, cfg, callback)
+
+    monkeypatch.setattr(ganclust._base, "train", train)
+    return configs
+
+
+@by_method
+def test_seed_dcgan_fit_uses_the_articles_defaults(cls, capture_train):
+    X = np.random.RandomState(0).rand(40, 28, 28)
+    model = cls(3, backbone="seed-dcgan", max_epochs=1, device="cpu", random_state=0).fit(X)
+    assert model.net_config_.backbone == "seed-dcgan"
+    assert model.net_config_.latent.noise_dim == 128
+    assert model.net_config_.width == 64
+    assert [cfg.batch_size for cfg in capture_train] == [32]
+    assert model.get_params()["latent_dim"] is None  # resolved, not overwritten
+    assert model.get_params()["batch_size"] is None
+    assert model.predict(X).shape == (40,)
+    assert model.sample(2, random_state=0)[0].shape == (2, 28, 28)
+
+
+@by_method
+def test_defaults_of_the_other_backbones(cls, capture_train):
+    X = np.random.RandomState(0).rand(20, 6)
+    model = cls(3, max_epochs=1, device="cpu", random_state=0).fit(X)
+    assert model.net_config_.latent.noise_dim == 30
+    assert model.net_config_.width == 256
+    assert [cfg.batch_size for cfg in capture_train] == [64]
+    model = cls(3, **{**TINY, "batch_size": 7, "latent_dim": 5}).fit(X)
+    assert model.net_config_.latent.noise_dim == 5
+    assert capture_train[-1].batch_size == 7
+
+
+@by_method
+@pytest.mark.parametrize("backbone", ["conv", "seed-dcgan"])
+def test_image_backbones_refuse_vectors(cls, backbone):
+    X = np.random.RandomState(0).rand(20, 6)
+    with pytest.raises(ValueError, match=f"backbone='{backbone}' needs images"):
+        cls(3, **TINY, backbone=backbone).fit(X)
+
+
+@by_method
+def test_auto_backbone(cls):
+    vectors = np.random.RandomState(0).rand(20, 6)
+    images = np.random.RandomState(0).rand(20, 8, 8)
+    assert cls(3, **TINY).fit(vectors).net_config_.backbone == "mlp"
+    assert cls(3, **TINY).fit(images).net_config_.backbone == "conv"
+    assert cls(3, **TINY).fit(images[:, None]).net_config_.backbone == "conv"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: backbone='mlp' on images passes resolve_backbone and then fails in "
+    "build_generator with 'too many values to unpack (expected 1)' (nets.py)",
+)
+def test_mlp_backbone_on_images_works_or_says_why():
+    images = np.random.RandomState(0).rand(20, 8, 8)
+    try:
+        model = ClusterGAN(3, **TINY, backbone="mlp").fit(images)
+    except ValueError as exc:
+        assert "mlp" in str(exc)
+    else:
+        assert model.predict(images).shape == (20,)
+
+
+def test_infogan_latent_has_continuous_codes():
+    X = np.random.RandomState(0).rand(20, 6)
+    model = InfoGAN(3, **TINY, n_continuous=3).fit(X)
+    latent = model.net_config_.latent
+    assert latent.n_continuous == 3
+    assert latent.conditional is True
+    assert latent.dim == TINY["latent_dim"] + 3 + 3
+    assert model.nets_["G"][0].in_features == latent.dim
+    # the Q head predicts realness, the K categories and the continuous codes
+    assert model.nets_["D"].sizes == (1, 3, 3)
+    assert InfoGAN(3, **TINY, n_continuous=0).fit(X).net_config_.latent.dim == 4 + 3
+
+
+def test_catgan_latent_is_not_conditional():
+    X = np.random.RandomState(0).rand(20, 6)
+    model = CatGAN(3, **TINY).fit(X)
+    latent = model.net_config_.latent
+    assert latent.conditional is False
+    assert latent.n_continuous == 0
+    assert latent.dim == TINY["latent_dim"]  # noise only
+    assert model.nets_["G"][0].in_features == TINY["latent_dim"]
+    assert model.nets_["D"].sizes == (3,)
+
+
+def test_clustergan_latent_is_noise_plus_one_hot():
+    X = np.random.RandomState(0).rand(20, 6)
+    model = ClusterGAN(3, **TINY, sigma=0.5).fit(X)
+    latent = model.net_config_.latent
+    assert latent.conditional is True
+    assert latent.n_continuous == 0
+    assert latent.sigma == 0.5
+    assert latent.dim == TINY["latent_dim"] + 3
+    assert model.nets_["E"].sizes == (TINY["latent_dim"], 3)
