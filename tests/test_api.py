@@ -130,11 +130,6 @@ def test_transform_shape(fitted_both):
     assert np.all(np.isfinite(out))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: ClusterGAN.transform gives the cluster probabilities in the internal order, "
-    "not the public order of labels_ / predict_proba (see _base.transform, clustergan._embed)",
-)
 def test_clustergan_transform_probabilities_match_predict_proba(blobs):
     X, _ = blobs
     # random_state=2 gives a model whose public order differs from its internal one

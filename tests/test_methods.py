@@ -87,11 +87,6 @@ def test_auto_backbone(cls):
     assert cls(3, **TINY).fit(images[:, None]).net_config_.backbone == "conv"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: backbone='mlp' on images passes resolve_backbone and then fails in "
-    "build_generator with 'too many values to unpack (expected 1)' (nets.py)",
-)
 def test_mlp_backbone_on_images_works_or_says_why():
     images = np.random.RandomState(0).rand(20, 8, 8)
     try:

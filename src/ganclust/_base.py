@@ -242,7 +242,11 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         self.nets_.eval()
         with torch.no_grad():
             chunks = [self._method.embed(self.nets_, chunk) for chunk in data.split(1024)]
-        return torch.cat(chunks).cpu().numpy()
+        out = torch.cat(chunks).cpu().numpy()
+        if self._method.embed_ends_with_clusters:
+            k = self.n_clusters
+            out[:, -k:] = out[:, -k:][:, self.cluster_order_]
+        return out
 
     # ---------------------------------------------------------------- generation
     def sample(
@@ -278,7 +282,13 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     def _wanted_clusters(self, n_samples: int, cluster: Any) -> np.ndarray | None:
         if cluster is None:
             return None
-        wanted = np.broadcast_to(np.asarray(cluster), (n_samples,))
+        wanted = np.asarray(cluster)
+        if wanted.ndim > 1 or (wanted.ndim == 1 and len(wanted) != n_samples):
+            raise ValueError(
+                f"cluster must be one int or {n_samples} ints (one per sample); "
+                f"got shape {wanted.shape}"
+            )
+        wanted = np.broadcast_to(wanted, (n_samples,))
         if wanted.dtype.kind not in "iu" or wanted.min() < 0 or wanted.max() >= self.n_clusters:
             raise ValueError(
                 f"cluster must be an integer in 0..{self.n_clusters - 1}; got {cluster!r}"
@@ -320,7 +330,7 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             for k in np.flatnonzero(need):
                 have = sum(len(t) for t in pools[k])
                 pools[k].append(fake[labels == k][: need[k] - have])
-            missing = [k for k in np.flatnonzero(need) if sum(map(len, pools[k])) < need[k]]
+            missing = [int(k) for k in np.flatnonzero(need) if sum(map(len, pools[k])) < need[k]]
             if not missing:
                 break
         else:

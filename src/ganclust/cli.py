@@ -216,10 +216,14 @@ def cmd_sample(args: argparse.Namespace) -> int:
         if out.suffix == ".npy":
             with open(tmp, "wb") as handle:
                 np.save(handle, X)
-        else:
-            from .plots import save_samples_figure
+        elif model.preprocessor_.is_image:
+            from .plots import save_image_grid
 
-            save_samples_figure(model, X, tmp, random_state=args.random_state)
+            save_image_grid(X, clusters, tmp, n_clusters=model.n_clusters)
+        else:
+            from .plots import save_scatter
+
+            save_scatter(X, clusters, tmp, n_clusters=model.n_clusters)
     print(f"wrote {len(X)} samples of cluster(s) {sorted(set(clusters.tolist()))} to {out}")
     return 0
 

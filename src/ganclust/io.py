@@ -63,6 +63,9 @@ def save_model(model: GANClusterer, path: str | os.PathLike[str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    from .runs import make_public
+
+    make_public(Path(tmp))
     try:
         save_file(tensors, tmp, metadata={"ganclust": json.dumps(meta)})
         os.replace(tmp, path)

@@ -31,8 +31,12 @@ def resolve_backbone(backbone: str, data_shape: tuple[int, ...]) -> str:
         raise ValueError(
             f"backbone={backbone!r} needs images (N x H x W or N x C x H x W); got vectors"
         )
-    if is_image and min(data_shape[1:]) < 8:
-        raise ValueError(f"images must be at least 8x8 for a conv backbone; got {data_shape[1:]}")
+    if is_image and backbone != "mlp" and min(data_shape[1:]) < 8:
+        size = "x".join(map(str, data_shape[1:]))
+        raise ValueError(
+            f"images must be at least 8x8 for backbone={backbone!r}; got {size} "
+            "(backbone='mlp' takes any size)"
+        )
     return backbone
 
 
@@ -83,16 +87,18 @@ def build_generator(
     the 7x7 seed grid is ``ceil(H/4) x ceil(W/4)`` for other sizes.
     """
     if backbone == "mlp":
-        (dim,) = data_shape
-        return nn.Sequential(
+        layers: list[nn.Module] = [
             nn.Linear(latent_dim, width),
             nn.BatchNorm1d(width),
             nn.ReLU(),
             nn.Linear(width, width),
             nn.BatchNorm1d(width),
             nn.ReLU(),
-            nn.Linear(width, dim),
-        )
+            nn.Linear(width, math.prod(data_shape)),
+        ]
+        if len(data_shape) == 3:  # images through an MLP come out in [-1, 1] like conv's
+            layers += [nn.Tanh(), nn.Unflatten(1, data_shape)]
+        return nn.Sequential(*layers)
     channels, height, wide = data_shape
     h0, w0 = _quarter(data_shape)
     if backbone == "conv":
@@ -151,9 +157,9 @@ def build_trunk(backbone: str, data_shape: tuple[int, ...], width: int) -> tuple
     LeakyReLU, Dropout 0.3, Conv 128 k5 s2, LeakyReLU, Dropout 0.3, Flatten.
     """
     if backbone == "mlp":
-        (dim,) = data_shape
         trunk = nn.Sequential(
-            nn.Linear(dim, width),
+            nn.Flatten(),
+            nn.Linear(math.prod(data_shape), width),
             nn.LeakyReLU(0.2),
             nn.Linear(width, width),
             nn.LeakyReLU(0.2),

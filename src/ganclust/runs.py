@@ -21,12 +21,27 @@ from ._base import GANClusterer
 from .metrics import evaluate
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def make_public(path: Path) -> None:
+    """Give a temporary file or folder the permissions a plainly created one would have.
+
+    ``mkstemp`` and ``mkdtemp`` create owner-only entries; renamed into place they would stay so.
+    """
+    os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~_umask())
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    make_public(Path(tmp))
     try:
         yield Path(tmp)
         os.replace(tmp, path)
@@ -80,6 +95,7 @@ class RunFolder:
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent))
+        make_public(tmp)
         try:
             model.save(tmp / "model.safetensors")
             write_labels(tmp / "labels.csv", model.labels_)

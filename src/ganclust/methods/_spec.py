@@ -68,3 +68,5 @@ class Method:
     embed: Callable[[nn.ModuleDict, torch.Tensor], torch.Tensor]
     monitor: str
     conditional: bool = True
+    # whether ``embed`` ends with the K cluster probabilities (reordered to the public order)
+    embed_ends_with_clusters: bool = False

@@ -66,4 +66,5 @@ METHOD = Method(
     cluster_logits=lambda nets, x: nets["E"](x)[1],
     embed=_embed,
     monitor="inversion",
+    embed_ends_with_clusters=True,
 )
