@@ -104,7 +104,9 @@ def main() -> None:
                 seconds = time.perf_counter() - started
                 scores = evaluate(y, labels)
                 sizes = np.bincount(labels, minlength=k)
-                runs.append({"seed": seed, "seconds": seconds, "sizes": sizes.tolist(), **scores, **extra})
+                runs.append(
+                    {"seed": seed, "seconds": seconds, "sizes": sizes.tolist(), **scores, **extra}
+                )
                 print(
                     f"{dataset:10s} {method:11s} seed {seed}: ACC {scores['acc']:.4f} "
                     f"NMI {scores['nmi']:.4f} ARI {scores['ari']:.4f} {seconds:7.1f} s",
@@ -116,7 +118,9 @@ def main() -> None:
                     "method": method,
                     "params": overrides.get(method, {}),
                     "n_samples": len(X),
-                    **{m: summarise([r[m] for r in runs]) for m in ("acc", "nmi", "ari", "seconds")},
+                    **{
+                        m: summarise([r[m] for r in runs]) for m in ("acc", "nmi", "ari", "seconds")
+                    },
                     "min_cluster_fraction": summarise([min(r["sizes"]) / len(X) for r in runs]),
                     "runs": runs,
                 }

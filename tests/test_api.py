@@ -454,10 +454,20 @@ def test_clustergan_separates_blobs():
 
 def test_clustergan_digits_accuracy_floor():
     digits = load_digits()
-    model = ClusterGAN(10, max_epochs=20, device="cpu", random_state=0).fit(digits.images)
-    # Chance (one cluster, or random clusters) is 0.1-0.2. Measured with these settings:
-    # seeds 0/1/2 gave ACC 0.523/0.449/0.530 in 15-18 s on a shared 2-core machine.
-    assert clustering_accuracy(digits.target, model.labels_) > 0.35
+    model = ClusterGAN(10, max_epochs=5, device="cpu", random_state=0).fit(digits.images)
+    # Chance (one cluster, or random clusters) is 0.1-0.2 and k-means gets 0.79. Measured with
+    # these settings (default init="tsne", one thread): seeds 0/1/2 gave ACC 0.860/0.910/0.916
+    # in 13-15 s.
+    assert clustering_accuracy(digits.target, model.labels_) > 0.80
+
+
+def test_published_method_without_init_or_regulariser_still_clusters_digits():
+    digits = load_digits()
+    model = ClusterGAN(
+        10, init="random", consistency=0.0, max_epochs=5, device="cpu", random_state=0
+    ).fit(digits.images)
+    # the plain ClusterGAN objective, for comparison: well above chance, well below the default
+    assert 0.3 < clustering_accuracy(digits.target, model.labels_) < 0.8
 
 
 # ---------------------------------------------------------------- metrics

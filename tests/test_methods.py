@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import ganclust._base
-from ganclust import CatGAN, ClusterGAN, InfoGAN
+from ganclust import CatGAN, ClusterGAN, InfoGAN, clustering_accuracy
 from ganclust.nets import build_generator, build_trunk
 
 TINY = dict(width=16, max_epochs=1, batch_size=32, latent_dim=4, device="cpu", random_state=0)
@@ -130,3 +130,28 @@ def test_clustergan_latent_is_noise_plus_one_hot():
     assert latent.sigma == 0.5
     assert latent.dim == TINY["latent_dim"] + 3
     assert model.nets_["E"].sizes == (TINY["latent_dim"], 3)
+
+
+def test_tsne_init_pseudo_labels_follow_the_data():
+    import torch
+    from sklearn.datasets import make_blobs
+
+    from ganclust.manifold import pseudo_labels
+
+    X, y = make_blobs(400, n_features=20, centers=4, cluster_std=1.0, random_state=0)
+    labels = pseudo_labels(torch.tensor(X, dtype=torch.float32), 4, "tsne", seed=0)
+    assert labels.shape == (400,)
+    confident = labels.numpy() >= 0
+    assert confident.mean() > 0.9  # well-separated blobs: nearly every posterior is confident
+    assert clustering_accuracy(y[confident], labels.numpy()[confident]) > 0.99
+    assert pseudo_labels(torch.tensor(X, dtype=torch.float32), 4, "random", seed=0) is None
+
+
+def test_small_data_falls_back_from_tsne_to_kmeans():
+    import torch
+
+    from ganclust.manifold import pseudo_labels
+
+    X = torch.randn(30, 5)
+    labels = pseudo_labels(X, 3, "tsne", seed=0)
+    assert set(labels.tolist()) == {0, 1, 2}  # k-means labels every sample

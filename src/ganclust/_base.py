@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _config
 from .latent import LatentSpec, sample_latent
+from .manifold import pseudo_labels
 from .methods import METHODS, Method, NetConfig, Weights
 from .nets import resolve_backbone
 from .preprocessing import Preprocessor, check_sample_shape, input_dtype_of
@@ -28,8 +29,8 @@ COLLAPSE_FRACTION = 0.1
 DEFAULT_WIDTH = {"mlp": 256, "conv": 32, "seed-dcgan": 64}
 # what ``None`` means for latent_dim and batch_size: the seed article's values for its backbone
 AUTO_SETTINGS = {
-    "seed-dcgan": {"latent_dim": 128, "batch_size": 32},
-    "default": {"latent_dim": 30, "batch_size": 64},
+    "seed-dcgan": {"latent_dim": 128, "batch_size": 32, "learning_rate": 2e-4},
+    "default": {"latent_dim": 30, "batch_size": 64, "learning_rate": 1e-3},
 }
 # CatGAN's draw-and-keep sampling gives up after this many generator draws per requested sample
 MAX_DRAWS_PER_SAMPLE = 200
@@ -78,7 +79,9 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         runs = []
         for i, seed in enumerate(seeds[:-1]):
             progress = self._callback(i)
-            result = train(data, self._train_config(int(seed), device), progress)
+            config = self._train_config(int(seed), device)
+            config.pseudo = pseudo_labels(data, self.n_clusters, self.init, int(seed))
+            result = train(data, config, progress)
             if progress is not None:
                 progress.close()
             score = stability_score(
@@ -137,7 +140,14 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         return float(getattr(self, "augment_strength", 1.0))
 
     def _train_config(self, seed: int, device: torch.device) -> TrainConfig:
-        names = ("beta_n", "beta_c", "info_weight", "consistency", "augment_strength")
+        names = (
+            "beta_n",
+            "beta_c",
+            "info_weight",
+            "consistency",
+            "augment_strength",
+            "init_weight",
+        )
         weights = Weights(**{n: float(getattr(self, n)) for n in names if hasattr(self, n)})
         loss = getattr(self, "loss", self._fixed_loss)
         return TrainConfig(
@@ -146,7 +156,7 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             weights=weights,
             loss=loss,
             n_critic=getattr(self, "n_critic", 1),
-            learning_rate=self.learning_rate,
+            learning_rate=self._auto("learning_rate", self.net_config_.backbone),
             batch_size=self._auto("batch_size", self.net_config_.backbone),
             max_epochs=self.max_epochs,
             tol=self.tol,

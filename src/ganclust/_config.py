@@ -7,6 +7,7 @@ import numbers
 import torch
 
 from .losses import check_loss
+from .manifold import INITS
 from .nets import BACKBONES
 
 DEVICE_TYPES = ("cpu", "cuda", "mps")
@@ -78,6 +79,7 @@ def check_common(params: dict[str, object], n_samples: int) -> None:
             f"n_clusters={n_clusters} must be at most the number of samples (n_samples={n_samples})"
         )
     check_choice("backbone", params["backbone"], BACKBONES)
+    check_choice("init", params["init"], INITS)
     if "loss" in params:
         check_loss(str(params["loss"]))
     for name in (
@@ -93,9 +95,16 @@ def check_common(params: dict[str, object], n_samples: int) -> None:
     if params.get("width") is not None:
         check_number("width", params["width"], low=1, integer=True)
     for name in ("sigma", "learning_rate"):
-        if name in params:
+        if params.get(name) is not None:
             check_number(name, params[name], low=0, strict_low=True)
-    for name in ("beta_n", "beta_c", "info_weight", "consistency", "augment_strength"):
+    for name in (
+        "beta_n",
+        "beta_c",
+        "info_weight",
+        "consistency",
+        "augment_strength",
+        "init_weight",
+    ):
         if name in params:
             check_number(name, params[name], low=0)
     if params.get("tol") is not None:

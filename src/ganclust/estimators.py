@@ -18,6 +18,13 @@ _COMMON_DOC = """
     width : int or None, default=None
         Base width of the networks (hidden units for mlp, channels for conv); None picks the
         backbone's default.
+    init : {"tsne", "kmeans", "random"}, default="tsne"
+        How the clustering head starts: "tsne" trains it, beside the GAN, to also predict the
+        confident clusters of a t-SNE + Gaussian mixture read-out of the training data (see
+        :mod:`ganclust.manifold`); "kmeans" uses k-means instead (faster, weaker); "random" uses
+        nothing, as the published method.
+    init_weight : float, default=5.0
+        Weight of those pseudo-labels' cross-entropy (ignored with ``init="random"``).
     consistency : float
         Weight of the clustering regulariser on real data: the negative mutual information between
         the clusters of two random augmentations of each sample (IIC), which rewards clusters that
@@ -25,8 +32,9 @@ _COMMON_DOC = """
     augment_strength : float, default=1.0
         Size of those augmentations: shifts, rotations and scaling for images, Gaussian noise and
         feature dropout for vectors.
-    learning_rate : float, default=2e-4
-        Adam's step size for every network.
+    learning_rate : float or None, default=None
+        Adam's step size for every network; None picks 2e-4 for "seed-dcgan" (the article's) and
+        1e-3 otherwise.
     batch_size : int or None, default=None
         Samples per step; None picks 32 for "seed-dcgan" (the article's) and 64 otherwise.
     max_epochs : int
@@ -101,15 +109,17 @@ class ClusterGAN(GANClusterer):
         sigma: float = 0.1,
         backbone: str = "auto",
         width: int | None = None,
+        init: str = "tsne",
+        init_weight: float = 5.0,
         loss: str = "bce",
         n_critic: int = 1,
         beta_n: float = 10.0,
         beta_c: float = 10.0,
         consistency: float = 1.0,
         augment_strength: float = 1.0,
-        learning_rate: float = 2e-4,
+        learning_rate: float | None = None,
         batch_size: int | None = None,
-        max_epochs: int = 100,
+        max_epochs: int = 15,
         tol: float | None = 1e-4,
         n_iter_no_change: int = 10,
         n_init: int = 1,
@@ -122,6 +132,8 @@ class ClusterGAN(GANClusterer):
         self.sigma = sigma
         self.backbone = backbone
         self.width = width
+        self.init = init
+        self.init_weight = init_weight
         self.loss = loss
         self.n_critic = n_critic
         self.beta_n = beta_n
@@ -174,14 +186,16 @@ class InfoGAN(GANClusterer):
         n_continuous: int = 2,
         backbone: str = "auto",
         width: int | None = None,
+        init: str = "tsne",
+        init_weight: float = 5.0,
         loss: str = "bce",
         n_critic: int = 1,
         info_weight: float = 1.0,
         consistency: float = 1.0,
         augment_strength: float = 1.0,
-        learning_rate: float = 2e-4,
+        learning_rate: float | None = None,
         batch_size: int | None = None,
-        max_epochs: int = 100,
+        max_epochs: int = 15,
         tol: float | None = 1e-4,
         n_iter_no_change: int = 10,
         n_init: int = 1,
@@ -194,6 +208,8 @@ class InfoGAN(GANClusterer):
         self.n_continuous = n_continuous
         self.backbone = backbone
         self.width = width
+        self.init = init
+        self.init_weight = init_weight
         self.loss = loss
         self.n_critic = n_critic
         self.info_weight = info_weight
@@ -243,12 +259,14 @@ class CatGAN(GANClusterer):
         latent_dim: int | None = None,
         backbone: str = "auto",
         width: int | None = None,
+        init: str = "tsne",
+        init_weight: float = 5.0,
         n_critic: int = 1,
         consistency: float = 1.0,
         augment_strength: float = 1.0,
-        learning_rate: float = 2e-4,
+        learning_rate: float | None = None,
         batch_size: int | None = None,
-        max_epochs: int = 100,
+        max_epochs: int = 15,
         tol: float | None = 1e-4,
         n_iter_no_change: int = 10,
         n_init: int = 1,
@@ -260,6 +278,8 @@ class CatGAN(GANClusterer):
         self.latent_dim = latent_dim
         self.backbone = backbone
         self.width = width
+        self.init = init
+        self.init_weight = init_weight
         self.n_critic = n_critic
         self.consistency = consistency
         self.augment_strength = augment_strength

@@ -37,6 +37,8 @@ class TrainConfig:
     seed: int
     device: torch.device
     betas: tuple[float, float] = (0.5, 0.9)
+    # (N,) pseudo-labels for the clustering head, -1 where none (see ganclust.manifold)
+    pseudo: torch.Tensor | None = None
 
 
 @dataclass
@@ -95,6 +97,7 @@ def _loop(
     opt_g = torch.optim.Adam(method.generator_params(nets), lr=cfg.learning_rate, betas=cfg.betas)
     n = x.shape[0]
     batch_size = min(cfg.batch_size, n)
+    pseudo = cfg.pseudo.to(x.device) if cfg.pseudo is not None else None
     probe = torch.randperm(n, generator=rng)[:OCCUPANCY_SAMPLE].to(x.device)
     result = TrainResult(nets=nets)
     best, stale, step_count = float("inf"), 0, 0
@@ -106,9 +109,12 @@ def _loop(
         # a final batch of one sample would break batch normalisation, so it is dropped
         starts = [s for s in range(0, n, batch_size) if n - s >= 2]
         for start in starts:
-            real = x[order[start : start + batch_size]]
+            idx = order[start : start + batch_size]
+            real = x[idx]
             latent = sample_latent(cfg.nets.latent, real.shape[0], rng, x.device)
             step = Step(real=real, latent=latent, loss=cfg.loss, weights=cfg.weights, rng=rng)
+            if pseudo is not None:
+                step.pseudo = pseudo[idx]
             _update(opt_d, method.discriminator_loss(nets, step))
             if step_count % cfg.n_critic == 0:
                 _update(opt_g, method.generator_loss(nets, step))

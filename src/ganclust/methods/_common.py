@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..augment import augment
@@ -32,19 +33,34 @@ def adversarial_g(critic: nn.Module, step: Step, fake: torch.Tensor) -> torch.Te
 
 
 def consistency(logits_fn, step: Step) -> torch.Tensor:
-    """The clustering regulariser on real data: -MI between two augmented views' clusters.
+    """The clustering losses on real data, for the head that reads clusters.
 
-    Returns zero (and costs nothing) when its weight is 0.
+    ``consistency`` weighs the negative mutual information between the clusters of two augmented
+    views of each sample (IIC); with pseudo-labels from the manifold initialisation, the head is
+    also trained to predict them on the first view (cross-entropy, weight ``init_weight``).
+    Returns zero, at no cost, when neither applies.
     """
     weight = step.weights.consistency
-    if weight == 0:
+    labelled = step.pseudo is not None and bool((step.pseudo >= 0).any())
+    if weight == 0 and not labelled:
         return step.real.new_zeros(())
-    view1 = augment(step.real, step.rng, step.weights.augment_strength)
-    view2 = augment(step.real, step.rng, step.weights.augment_strength)
-    both = logits_fn(torch.cat([view1, view2])).softmax(dim=1)
-    loss = mutual_information_loss(*both.chunk(2))
-    step.log("consistency", loss)
-    return weight * loss
+    strength = step.weights.augment_strength
+    view1 = augment(step.real, step.rng, strength)
+    loss = step.real.new_zeros(())
+    if weight > 0:
+        view2 = augment(step.real, step.rng, strength)
+        logits1, logits2 = logits_fn(torch.cat([view1, view2])).chunk(2)
+        mi = mutual_information_loss(logits1.softmax(dim=1), logits2.softmax(dim=1))
+        step.log("consistency", mi)
+        loss = weight * mi
+    else:
+        logits1 = logits_fn(view1)
+    if labelled:
+        keep = step.pseudo >= 0  # type: ignore[operator]
+        pseudo = F.cross_entropy(logits1[keep], step.pseudo[keep])  # type: ignore[index]
+        step.log("pseudo", pseudo)
+        loss = loss + step.weights.init_weight * pseudo
+    return loss
 
 
 def head_params(nets: nn.ModuleDict, *names: str) -> list[nn.Parameter]:

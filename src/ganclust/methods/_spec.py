@@ -31,6 +31,7 @@ class Weights:
     consistency: float = 1.0
     gp_weight: float = 10.0
     augment_strength: float = 1.0
+    init_weight: float = 5.0
 
 
 @dataclass
@@ -42,6 +43,8 @@ class Step:
     loss: str
     weights: Weights
     rng: torch.Generator
+    # per-sample pseudo-label of the clustering head (-1: none), or None without ``init``
+    pseudo: torch.Tensor | None = None
     logs: dict[str, float] = field(default_factory=dict)
 
     def log(self, name: str, value: torch.Tensor) -> None:

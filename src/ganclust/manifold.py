@@ -1,0 +1,71 @@
+"""The manifold read-out that initialises the clustering head (``init="tsne"``).
+
+The training data is reduced with PCA to at most 50 dimensions, embedded in 2-D with
+scikit-learn's t-SNE, and clustered there with a K-component Gaussian mixture. Samples whose
+mixture posterior is confident become pseudo-labels that the clustering head is trained to predict
+(on augmented views) alongside the GAN and the regulariser, so the head starts from the data's
+neighbourhood structure instead of from random weights and then generalises it to new samples.
+No label is used: this is the unsupervised t-SNE + GMM pipeline, distilled into the network.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+INITS = ("tsne", "kmeans", "random")
+# t-SNE is fitted on at most this many samples; the rest of the data gets no pseudo-label
+MAX_MANIFOLD_SAMPLES = 12_000
+# samples whose mixture posterior is below this get no pseudo-label
+MIN_CONFIDENCE = 0.9
+# below this many samples a 2-D t-SNE map says little; "tsne" then uses k-means
+MIN_TSNE_SAMPLES = 100
+
+
+def pseudo_labels(x: torch.Tensor, n_clusters: int, init: str, seed: int) -> torch.Tensor | None:
+    """Pseudo-labels for the clustering head, or None for ``init="random"``.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Preprocessed training data (N, ...).
+    n_clusters : int
+        K.
+    init : {"tsne", "kmeans", "random"}
+        "tsne": t-SNE + Gaussian mixture (k-means below 100 samples); "kmeans": k-means on the
+        PCA-reduced data (fast, weaker); "random": no pseudo-labels (the published methods).
+    seed : int
+        Seed of the subsample, PCA, t-SNE and the mixture.
+
+    Returns
+    -------
+    torch.Tensor or None
+        (N,) int64 cluster ids, -1 where a sample has no confident pseudo-label.
+    """
+    if init == "random":
+        return None
+    from sklearn.decomposition import PCA
+
+    flat = x.detach().cpu().flatten(1).double().numpy()
+    rng = np.random.default_rng(seed)
+    chosen = np.arange(len(flat))
+    if len(flat) > MAX_MANIFOLD_SAMPLES:
+        chosen = np.sort(rng.choice(len(flat), MAX_MANIFOLD_SAMPLES, replace=False))
+    reduced = flat[chosen]
+    if reduced.shape[1] > 50 and len(reduced) > 50:
+        reduced = PCA(50, random_state=seed).fit_transform(reduced)
+    labels = np.full(len(flat), -1, dtype=np.int64)
+    if init == "kmeans" or len(reduced) < MIN_TSNE_SAMPLES:
+        from sklearn.cluster import KMeans
+
+        labels[chosen] = KMeans(n_clusters, n_init=10, random_state=seed).fit_predict(reduced)
+        return torch.from_numpy(labels)
+    from sklearn.manifold import TSNE
+    from sklearn.mixture import GaussianMixture
+
+    embedded = TSNE(2, init="pca", random_state=seed).fit_transform(reduced)
+    mixture = GaussianMixture(n_clusters, n_init=3, random_state=seed).fit(embedded)
+    posterior = mixture.predict_proba(embedded)
+    confident = posterior.max(axis=1) >= MIN_CONFIDENCE
+    labels[chosen[confident]] = posterior.argmax(axis=1)[confident]
+    return torch.from_numpy(labels)
