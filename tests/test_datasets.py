@@ -303,3 +303,25 @@ def test_parsers_reject_malformed_files(tmp_path):
         pass
     with pytest.raises(DatasetError, match="no member"):
         read_cifar10_binary(tgz, "test")
+
+
+def test_cli_fit_on_mnist_through_the_mirror(mirror, tmp_path, monkeypatch, capsys):
+    import json
+
+    from ganclust.cli import main
+
+    monkeypatch.setenv("GANCLUST_DATA", str(tmp_path / "cache"))
+    out = tmp_path / "run"
+    argv = ["fit", "--data", "mnist", "--mirror", mirror.url, "--out", str(out), "--quiet"]
+    argv += ["--n-clusters", "3", "--max-epochs", "1", "--width", "8", "--init", "random"]
+    assert main(argv) == 0
+    run = json.loads((out / "run.json").read_text())
+    assert run["data"] == "mnist"
+    assert run["n_samples"] == SIZES["train"] and run["sample_shape"] == [28, 28]
+    assert json.loads((out / "metrics.json").read_text())["n_samples"] == SIZES["train"]
+    # the downloaded files are in the cache, verified, with nothing half-written
+    cached = sorted(p.name for p in (tmp_path / "cache" / "mnist").iterdir())
+    assert cached == ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"]
+    _no_partial_files(tmp_path / "cache")
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""  # --quiet silences the download bars too

@@ -154,6 +154,7 @@ def _load_data(args: argparse.Namespace, default: str | None = None):
         split=args.split,
         mirror=args.mirror,
         verify=not args.no_verify,
+        progress=not getattr(args, "quiet", False),
     )
     return spec, X, y
 
