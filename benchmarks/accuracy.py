@@ -25,7 +25,7 @@ from ganclust import CatGAN, ClusterGAN, InfoGAN
 from ganclust.metrics import evaluate
 
 GANS = {"clustergan": ClusterGAN, "infogan": InfoGAN, "catgan": CatGAN}
-BASELINES = ("kmeans", "gmm", "realness")
+BASELINES = ("kmeans", "gmm", "tsne-gmm", "realness")
 
 
 def _flat(X: np.ndarray) -> np.ndarray:
@@ -49,11 +49,26 @@ def run_baseline(
         flat = _flat(X)
         reduced = PCA(min(50, flat.shape[1]), random_state=seed).fit_transform(flat)
         return GaussianMixture(k, n_init=3, random_state=seed).fit_predict(reduced)
+    if name == "tsne-gmm":
+        # scikit-learn alone: PCA to 50, 2-D t-SNE, Gaussian mixture; the same pipeline that
+        # ganclust's init="tsne" distils into the network
+        import torch
+
+        from ganclust.manifold import pseudo_labels
+
+        flat = torch.from_numpy(_flat(X))
+        return _all_labelled(pseudo_labels(flat, k, "tsne", seed, min_confidence=0.0).numpy())
     if name == "realness":
         from realness_baseline import realness_labels
 
         return realness_labels(X, k, seed, **params)
     raise ValueError(name)
+
+
+def _all_labelled(labels: np.ndarray) -> np.ndarray:
+    if (labels < 0).any():
+        raise RuntimeError("the t-SNE baseline left samples unlabelled")
+    return labels
 
 
 def parse_overrides(items: list[str]) -> dict[str, dict[str, object]]:

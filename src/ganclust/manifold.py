@@ -22,7 +22,13 @@ MIN_CONFIDENCE = 0.9
 MIN_TSNE_SAMPLES = 100
 
 
-def pseudo_labels(x: torch.Tensor, n_clusters: int, init: str, seed: int) -> torch.Tensor | None:
+def pseudo_labels(
+    x: torch.Tensor,
+    n_clusters: int,
+    init: str,
+    seed: int,
+    min_confidence: float = MIN_CONFIDENCE,
+) -> torch.Tensor | None:
     """Pseudo-labels for the clustering head, or None for ``init="random"``.
 
     Parameters
@@ -36,6 +42,8 @@ def pseudo_labels(x: torch.Tensor, n_clusters: int, init: str, seed: int) -> tor
         PCA-reduced data (fast, weaker); "random": no pseudo-labels (the published methods).
     seed : int
         Seed of the subsample, PCA, t-SNE and the mixture.
+    min_confidence : float
+        Samples whose mixture posterior is below this get no pseudo-label (0 labels them all).
 
     Returns
     -------
@@ -66,6 +74,6 @@ def pseudo_labels(x: torch.Tensor, n_clusters: int, init: str, seed: int) -> tor
     embedded = TSNE(2, init="pca", random_state=seed).fit_transform(reduced)
     mixture = GaussianMixture(n_clusters, n_init=3, random_state=seed).fit(embedded)
     posterior = mixture.predict_proba(embedded)
-    confident = posterior.max(axis=1) >= MIN_CONFIDENCE
+    confident = posterior.max(axis=1) >= min_confidence
     labels[chosen[confident]] = posterior.argmax(axis=1)[confident]
     return torch.from_numpy(labels)
