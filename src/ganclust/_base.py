@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from . import _config
 from .latent import LatentSpec, sample_latent
 from .manifold import pseudo_labels
-from .methods import METHODS, Method, NetConfig, Weights
+from .methods import ESTIMATOR_WEIGHTS, METHODS, Method, NetConfig, Weights
 from .nets import resolve_backbone
 from .preprocessing import Preprocessor, check_sample_shape, input_dtype_of
 from .selection import stability_score
@@ -95,8 +95,9 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         self.history_ = best[2].history
         self.n_iter_ = len(self.history_)
         self.stopped_early_ = best[2].stopped_early
-        self._set_cluster_order(data)
-        self.labels_ = self._proba_tensor(data).argmax(dim=1).numpy().astype(np.int64)
+        logits = cluster_logits(self._method, self.nets_, self._on_device(data)).cpu()
+        self._set_cluster_order(logits)
+        self.labels_ = self._public_proba(logits).argmax(dim=1).numpy().astype(np.int64)
         self._warn_collapse()
         return self
 
@@ -140,15 +141,9 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         return float(getattr(self, "augment_strength", 1.0))
 
     def _train_config(self, seed: int, device: torch.device) -> TrainConfig:
-        names = (
-            "beta_n",
-            "beta_c",
-            "info_weight",
-            "consistency",
-            "augment_strength",
-            "init_weight",
+        weights = Weights(
+            **{n: float(getattr(self, n)) for n in ESTIMATOR_WEIGHTS if hasattr(self, n)}
         )
-        weights = Weights(**{n: float(getattr(self, n)) for n in names if hasattr(self, n)})
         loss = getattr(self, "loss", self._fixed_loss)
         return TrainConfig(
             method=self._method,
@@ -173,11 +168,10 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
 
         return ProgressCallback(self.max_epochs, init=init, n_init=self.n_init)
 
-    def _set_cluster_order(self, data: torch.Tensor) -> None:
+    def _set_cluster_order(self, logits: torch.Tensor) -> None:
         # Canonical order: public cluster 0 is the largest on the training data, so labels are
         # contiguous from 0 and the numbering does not depend on which internal code won.
-        labels = cluster_logits(self._method, self.nets_, self._on_device(data)).argmax(dim=1)
-        counts = torch.bincount(labels.cpu(), minlength=self.n_clusters)
+        counts = torch.bincount(logits.argmax(dim=1), minlength=self.n_clusters)
         self.cluster_order_ = np.argsort(-counts.numpy(), kind="stable").astype(np.int64)
         self.cluster_sizes_ = counts.numpy()[self.cluster_order_].astype(np.int64)
 
@@ -197,9 +191,12 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     def _on_device(self, t: torch.Tensor) -> torch.Tensor:
         return t.to(next(self.nets_.parameters()).device)
 
+    def _public_proba(self, logits: torch.Tensor) -> torch.Tensor:
+        return logits[:, torch.from_numpy(self.cluster_order_)].softmax(dim=1)
+
     def _proba_tensor(self, data: torch.Tensor) -> torch.Tensor:
         logits = cluster_logits(self._method, self.nets_, self._on_device(data)).cpu()
-        return logits[:, torch.from_numpy(self.cluster_order_)].softmax(dim=1)
+        return self._public_proba(logits)
 
     def _prepare(self, X: Any) -> torch.Tensor:
         check_is_fitted(self, "nets_")

@@ -8,6 +8,7 @@ import torch
 
 from .losses import check_loss
 from .manifold import INITS
+from .methods import ESTIMATOR_WEIGHTS
 from .nets import BACKBONES
 
 DEVICE_TYPES = ("cpu", "cuda", "mps")
@@ -97,14 +98,7 @@ def check_common(params: dict[str, object], n_samples: int) -> None:
     for name in ("sigma", "learning_rate"):
         if params.get(name) is not None:
             check_number(name, params[name], low=0, strict_low=True)
-    for name in (
-        "beta_n",
-        "beta_c",
-        "info_weight",
-        "consistency",
-        "augment_strength",
-        "init_weight",
-    ):
+    for name in ESTIMATOR_WEIGHTS:
         if name in params:
             check_number(name, params[name], low=0)
     if params.get("tol") is not None:

@@ -21,6 +21,17 @@ class NetConfig:
     latent: LatentSpec
 
 
+# the fields of Weights that estimators expose as parameters (gp_weight stays internal)
+ESTIMATOR_WEIGHTS = (
+    "beta_n",
+    "beta_c",
+    "info_weight",
+    "consistency",
+    "augment_strength",
+    "init_weight",
+)
+
+
 @dataclass
 class Weights:
     """Loss weights; each method reads the ones it knows."""
