@@ -400,7 +400,9 @@ def test_stop_criterion_off_and_patience_longer_than_training(cls, blobs):
 
 def test_history_rows(fitted):
     model, X = fitted
-    assert len(model.history_) == model.n_iter_ == TINY["max_epochs"]
+    # the main training, then one refinement round of max(1, max_epochs // 3) epochs
+    assert len(model.history_) == model.n_iter_ == TINY["max_epochs"] + 1
+    assert [row.get("refine", 0) for row in model.history_] == [0, 0, 1]
     for epoch, row in enumerate(model.history_, start=1):
         assert row["epoch"] == epoch
         occupancy = row["occupancy"]
@@ -413,12 +415,17 @@ def test_history_rows(fitted):
 @by_method
 def test_n_init_keeps_the_best_scoring_run(cls, blobs):
     X, _ = blobs
-    model = cls(3, **TINY, n_init=2).fit(X)
+    # 10 epochs: enough that no run collapses, so no restart adds a third score
+    model = cls(3, **{**TINY, "max_epochs": 10}, n_init=2).fit(X)
+    assert model.n_restarts_ == 0
     assert model.init_scores_.shape == (2,)
     assert np.all(np.isfinite(model.init_scores_))
-    assert model.best_init_ == int(np.argmax(model.init_scores_))  # argmax: ties go to the first
-    single = cls(3, **TINY).fit(X)
-    assert single.init_scores_.shape == (1,) and single.best_init_ == 0
+    # the best score among the runs that did not collapse (argmax: ties go to the first)
+    healthy = np.where(model.init_collapsed_, -np.inf, model.init_scores_)
+    assert model.best_init_ == int(np.argmax(healthy))
+    single = cls(3, **{**TINY, "max_epochs": 10}).fit(X)
+    assert single.init_scores_.shape == (1 + single.n_restarts_,)
+    assert single.best_init_ == 0 or single.init_collapsed_[0]
 
 
 # ---------------------------------------------------------------- collapse warning
@@ -440,6 +447,34 @@ def test_collapse_warning_names_the_empty_clusters(cls):
     for k in np.flatnonzero(sizes >= 0.1 * len(X) / 8):
         assert f"{k} ({sizes[k]} samples)" not in message
     assert warning.filename == __file__  # points at the caller of fit
+    # every run collapses on this data, so both restarts were tried before giving up
+    assert model.n_restarts_ == 2
+    assert model.init_scores_.shape == (3,)
+
+
+def test_a_collapsed_run_loses_to_one_that_did_not(blobs, monkeypatch):
+    X, _ = blobs
+    train_run = ClusterGAN._train_run
+
+    def first_run_collapses_with_the_top_score(self, *args, **kwargs):
+        run = train_run(self, *args, **kwargs)
+        run.collapsed = run.index == 0
+        if run.collapsed:
+            run.score = 1e9
+        return run
+
+    monkeypatch.setattr(ClusterGAN, "_train_run", first_run_collapses_with_the_top_score)
+    model = ClusterGAN(3, **{**TINY, "max_epochs": 10}, n_init=2).fit(X)
+    assert model.best_init_ == 1
+    assert model.n_restarts_ == 0  # one healthy run is enough: no restart
+    assert model.init_collapsed_.tolist() == [True, False]
+    assert model.init_scores_[0] == 1e9
+
+
+def test_a_healthy_run_needs_no_restart(blobs):
+    X, _ = blobs
+    model = ClusterGAN(3, **{**TINY, "max_epochs": 10}).fit(X)
+    assert model.n_restarts_ == 0 and model.init_scores_.shape == (1,)
 
 
 # ---------------------------------------------------------------- accuracy floors

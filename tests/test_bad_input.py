@@ -101,7 +101,17 @@ def test_n_clusters_not_an_integer(cls, X, n_clusters):
 @by_method
 @pytest.mark.parametrize(
     "name, value",
-    [("max_epochs", 0), ("batch_size", -1), ("learning_rate", 0.0), ("n_init", 0), ("tol", -1)],
+    [
+        ("max_epochs", 0),
+        ("batch_size", -1),
+        ("learning_rate", 0.0),
+        ("n_init", 0),
+        ("tol", -1),
+        ("refine", -1),
+        ("refine", 1.5),
+        ("ema", -0.1),
+        ("ema", 1.0),
+    ],
 )
 def test_out_of_range_parameters(cls, X, name, value):
     with pytest.raises(ValueError, match=name):

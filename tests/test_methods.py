@@ -147,6 +147,26 @@ def test_tsne_init_pseudo_labels_follow_the_data():
     assert pseudo_labels(torch.tensor(X, dtype=torch.float32), 4, "random", seed=0) is None
 
 
+def test_refined_pseudo_labels_are_numbered_like_the_head():
+    import torch
+    from sklearn.datasets import make_blobs
+
+    from ganclust.manifold import refined_pseudo_labels
+
+    X, y = make_blobs(300, n_features=16, centers=3, cluster_std=1.0, random_state=1)
+    # the head's current clusters: the true ones under an arbitrary numbering, 10% of them wrong
+    current = np.array([2, 0, 1])[y]
+    wrong = np.random.RandomState(0).rand(300) < 0.1
+    current[wrong] = (current[wrong] + 1) % 3
+    labels = refined_pseudo_labels(
+        torch.tensor(X, dtype=torch.float32), torch.from_numpy(current), 3, seed=0
+    ).numpy()
+    confident = labels >= 0
+    assert confident.mean() > 0.9
+    # same numbering as the head, and the read-out repairs the head's mistakes
+    assert np.array_equal(labels[confident], np.array([2, 0, 1])[y][confident])
+
+
 def test_small_data_falls_back_from_tsne_to_kmeans():
     import torch
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,12 +18,12 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _config
 from .latent import LatentSpec, sample_latent
-from .manifold import pseudo_labels
+from .manifold import pseudo_labels, refined_pseudo_labels
 from .methods import ESTIMATOR_WEIGHTS, METHODS, Method, NetConfig, Weights
 from .nets import resolve_backbone
 from .preprocessing import Preprocessor, check_sample_shape, input_dtype_of
 from .selection import stability_score
-from .training import TrainConfig, cluster_logits, train
+from .training import TrainConfig, TrainResult, batched, cluster_logits, train
 
 # a cluster holding less than this fraction of its fair share (1/K) counts as collapsed
 COLLAPSE_FRACTION = 0.1
@@ -34,6 +35,29 @@ AUTO_SETTINGS = {
 }
 # CatGAN's draw-and-keep sampling gives up after this many generator draws per requested sample
 MAX_DRAWS_PER_SAMPLE = 200
+
+
+# max_epochs=None trains for about this many steps, within these bounds on the epochs: small
+# data sets need many epochs (digits: 0.926 ACC after 15, 0.944 after 60), large ones few
+AUTO_STEPS = 2000
+AUTO_EPOCHS = (15, 100)
+# extra initialisations trained, one at a time, while every run so far has collapsed
+COLLAPSE_RESTARTS = 2
+
+
+def _refine_epochs(config: TrainConfig) -> int:
+    """Epochs of each refinement round: a third of the main training."""
+    return max(1, config.max_epochs // 3)
+
+
+@dataclass
+class _Run:
+    """One trained initialisation and what model selection needs to know of it."""
+
+    score: float
+    index: int
+    result: TrainResult
+    collapsed: bool
 
 
 class ClusterCollapseWarning(UserWarning):
@@ -75,31 +99,58 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         self.preprocessor_ = Preprocessor.fit(X, dtype)
         data = self.preprocessor_.to_tensor(X)
         self.net_config_ = self._net_config(self.preprocessor_.data_shape)
-        seeds = check_random_state(self.random_state).randint(0, 2**31 - 1, size=self.n_init + 1)
-        runs = []
+        # one seed per possible run (n_init, then restarts after collapse) and one for selection
+        seeds = check_random_state(self.random_state).randint(
+            0, 2**31 - 1, size=self.n_init + COLLAPSE_RESTARTS + 1
+        )
+        runs: list[_Run] = []
         for i, seed in enumerate(seeds[:-1]):
-            progress = self._callback(i)
-            config = self._train_config(int(seed), device)
-            config.pseudo = pseudo_labels(data, self.n_clusters, self.init, int(seed))
-            result = train(data, config, progress)
-            if progress is not None:
-                progress.close()
-            score = stability_score(
-                self._method, result.nets, data, int(seeds[-1]), self._augment_strength()
-            )
-            runs.append((score, i, result))
-        self.init_scores_ = np.array([score for score, _, _ in runs])
-        best = max(runs, key=lambda run: (run[0], -run[1]))
-        self.best_init_ = best[1]
-        self.nets_ = best[2].nets
-        self.history_ = best[2].history
+            if i >= self.n_init and any(not run.collapsed for run in runs):
+                break
+            runs.append(self._train_run(data, int(seed), int(seeds[-1]), device, i))
+        self.init_scores_ = np.array([run.score for run in runs])
+        self.init_collapsed_ = np.array([run.collapsed for run in runs])
+        self.n_restarts_ = len(runs) - self.n_init
+        # a run that leaves a cluster (nearly) empty loses to any that does not, whatever its score
+        best = max(runs, key=lambda run: (not run.collapsed, run.score, -run.index))
+        self.best_init_ = best.index
+        self.nets_ = best.result.nets
+        self.history_ = best.result.history
         self.n_iter_ = len(self.history_)
-        self.stopped_early_ = best[2].stopped_early
+        self.stopped_early_ = best.result.stopped_early
         logits = cluster_logits(self._method, self.nets_, self._on_device(data)).cpu()
         self._set_cluster_order(logits)
         self.labels_ = self._public_proba(logits).argmax(dim=1).numpy().astype(np.int64)
         self._warn_collapse()
         return self
+
+    def _train_run(
+        self, data: torch.Tensor, seed: int, selection_seed: int, device: torch.device, index: int
+    ) -> _Run:
+        """Train one initialisation: the GAN with the first pseudo-labels, then the refinements."""
+        method = self._method
+        config = self._train_config(seed, device, len(data))
+        progress = self._callback(index, config.max_epochs + self.refine * _refine_epochs(config))
+        config.pseudo = pseudo_labels(data, self.n_clusters, self.init, seed)
+        result = train(data, config, progress)
+        for round_ in range(1, self.refine + 1):
+            on_device = data.to(device)
+            features = batched(method.features, result.nets, on_device)
+            current = cluster_logits(method, result.nets, on_device).argmax(dim=1)
+            config.pseudo = refined_pseudo_labels(features, current, self.n_clusters, seed + round_)
+            config.max_epochs = _refine_epochs(config)
+            more = train(data, config, progress, nets=result.nets)
+            result.history.extend({**row, "refine": round_} for row in more.history)
+            result.stopped_early = more.stopped_early
+        for epoch, row in enumerate(result.history, start=1):
+            row["epoch"] = epoch
+        if progress is not None:
+            progress.close()
+        score = stability_score(method, result.nets, data, selection_seed, self._augment_strength())
+        labels = cluster_logits(method, result.nets, data.to(device)).argmax(dim=1).cpu()
+        sizes = torch.bincount(labels, minlength=self.n_clusters).numpy()
+        collapsed = bool(sizes.min() < COLLAPSE_FRACTION * len(labels) / self.n_clusters)
+        return _Run(score=score, index=index, result=result, collapsed=collapsed)
 
     def _validate(self, X: Any, *, reset: bool) -> np.ndarray:
         ndim = X.ndim if hasattr(X, "ndim") else np.asarray(X).ndim
@@ -140,11 +191,18 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     def _augment_strength(self) -> float:
         return float(getattr(self, "augment_strength", 1.0))
 
-    def _train_config(self, seed: int, device: torch.device) -> TrainConfig:
+    def _max_epochs(self, n_samples: int, batch_size: int) -> int:
+        if self.max_epochs is not None:
+            return int(self.max_epochs)
+        steps_per_epoch = max(1, n_samples // batch_size)
+        return int(np.clip(-(-AUTO_STEPS // steps_per_epoch), *AUTO_EPOCHS))
+
+    def _train_config(self, seed: int, device: torch.device, n_samples: int) -> TrainConfig:
         weights = Weights(
             **{n: float(getattr(self, n)) for n in ESTIMATOR_WEIGHTS if hasattr(self, n)}
         )
         loss = getattr(self, "loss", self._fixed_loss)
+        batch_size = self._auto("batch_size", self.net_config_.backbone)
         return TrainConfig(
             method=self._method,
             nets=self.net_config_,
@@ -152,21 +210,22 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             loss=loss,
             n_critic=getattr(self, "n_critic", 1),
             learning_rate=self._auto("learning_rate", self.net_config_.backbone),
-            batch_size=self._auto("batch_size", self.net_config_.backbone),
-            max_epochs=self.max_epochs,
+            batch_size=batch_size,
+            max_epochs=self._max_epochs(n_samples, batch_size),
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
             seed=seed,
             device=device,
             betas=(0.5, 0.9) if loss == "wgan-gp" else (0.5, 0.999),
+            ema=float(self.ema),
         )
 
-    def _callback(self, init: int):
+    def _callback(self, init: int, total_epochs: int):
         if not self.verbose:
             return None
         from ._progress import ProgressCallback
 
-        return ProgressCallback(self.max_epochs, init=init, n_init=self.n_init)
+        return ProgressCallback(total_epochs, init=init, n_init=self.n_init)
 
     def _set_cluster_order(self, logits: torch.Tensor) -> None:
         # Canonical order: public cluster 0 is the largest on the training data, so labels are

@@ -93,6 +93,12 @@ def check_common(params: dict[str, object], n_samples: int) -> None:
     ):
         if params.get(name) is not None:
             check_number(name, params[name], low=1, integer=True)
+    if "ema" in params:
+        check_number("ema", params["ema"], low=0)
+        if params["ema"] >= 1:
+            raise ValueError(f"ema must be < 1 (0 turns the average off); got {params['ema']!r}")
+    if "refine" in params:
+        check_number("refine", params["refine"], low=0, integer=True)
     if params.get("width") is not None:
         check_number("width", params["width"], low=1, integer=True)
     for name in ("sigma", "learning_rate"):

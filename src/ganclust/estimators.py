@@ -23,8 +23,18 @@ _COMMON_DOC = """
         confident clusters of a t-SNE + Gaussian mixture read-out of the training data (see
         :mod:`ganclust.manifold`); "kmeans" uses k-means instead (faster, weaker); "random" uses
         nothing, as the published method.
-    init_weight : float, default=5.0
+    init_weight : float, default=20.0
         Weight of those pseudo-labels' cross-entropy (ignored with ``init="random"``).
+    refine : int, default=1
+        Rounds of refinement after training: the t-SNE + Gaussian mixture read-out is redone on
+        the features the network has learned (the trunk under the clustering head), renumbered to
+        match the head, and training continues for a third of ``max_epochs`` (at least 1) on those
+        pseudo-labels (see :func:`ganclust.manifold.refined_pseudo_labels`). 0 turns it off;
+        ``init="random", refine=0, consistency=0, ema=0`` is the published method.
+    ema : float, default=0.999
+        Decay of the exponential moving average of every network's weights (G, D and E or Q),
+        which is what training returns: the read-out of a single late snapshot moves by points
+        of accuracy from epoch to epoch, the average's does not. 0 returns the last weights.
     consistency : float
         Weight of the clustering regulariser on real data: the negative mutual information between
         the clusters of two random augmentations of each sample (IIC), which rewards clusters that
@@ -37,8 +47,9 @@ _COMMON_DOC = """
         1e-3 otherwise.
     batch_size : int or None, default=None
         Samples per step; None picks 32 for "seed-dcgan" (the article's) and 64 otherwise.
-    max_epochs : int
-        Upper bound on passes over the data.
+    max_epochs : int or None, default=None
+        Upper bound on passes over the data (before refinement); None picks enough for about 2000
+        steps, between 15 and 100 epochs (15 for 10,000 samples, 72 for sklearn's digits).
     tol : float or None, default=1e-4
         Stop criterion (the seed article's "stop when the regulariser stops falling"): training
         stops when the monitored regulariser has not improved by at least ``tol`` for
@@ -47,7 +58,8 @@ _COMMON_DOC = """
         Patience of the stop criterion, in epochs.
     n_init : int, default=1
         Number of initialisations to train; the one with the highest label-free stability score
-        (see :mod:`ganclust.selection`) is kept.
+        (see :mod:`ganclust.selection`) is kept. Runs that collapse lose to runs that do not,
+        and if every run collapses up to 2 more are trained (see ``n_restarts_``).
     device : str, default="auto"
         "auto" (CUDA when available), "cpu", "cuda", "cuda:N" or "mps".
     random_state : int, RandomState instance or None, default=None
@@ -66,8 +78,16 @@ _ATTRIBUTES_DOC = """
         Per epoch: mean losses and ``occupancy`` (fraction of samples in each internal cluster).
     n_iter_ : int
         Epochs run by the kept initialisation.
-    init_scores_ : ndarray of shape (n_init,)
+    init_scores_ : ndarray of shape (n_init + n_restarts_,)
         Label-free stability score of every initialisation.
+    init_collapsed_ : ndarray of shape (n_init + n_restarts_,)
+        Whether each initialisation collapsed (a cluster under a tenth of its fair share).
+    best_init_ : int
+        Index of the kept initialisation: the best score among the runs that did not collapse.
+    n_restarts_ : int
+        Extra initialisations trained because every run so far had collapsed (a cluster with
+        under a tenth of its fair share of the training data); at most 2. If they collapse too,
+        the best-scoring run is kept and a ``ClusterCollapseWarning`` names its small clusters.
     n_features_in_ : int
         Number of values per sample seen in ``fit``.
     nets_ : torch.nn.ModuleDict
@@ -110,7 +130,9 @@ class ClusterGAN(GANClusterer):
         backbone: str = "auto",
         width: int | None = None,
         init: str = "tsne",
-        init_weight: float = 5.0,
+        init_weight: float = 20.0,
+        refine: int = 1,
+        ema: float = 0.999,
         loss: str = "bce",
         n_critic: int = 1,
         beta_n: float = 10.0,
@@ -119,7 +141,7 @@ class ClusterGAN(GANClusterer):
         augment_strength: float = 1.0,
         learning_rate: float | None = None,
         batch_size: int | None = None,
-        max_epochs: int = 15,
+        max_epochs: int | None = None,
         tol: float | None = 1e-4,
         n_iter_no_change: int = 10,
         n_init: int = 1,
@@ -134,6 +156,8 @@ class ClusterGAN(GANClusterer):
         self.width = width
         self.init = init
         self.init_weight = init_weight
+        self.refine = refine
+        self.ema = ema
         self.loss = loss
         self.n_critic = n_critic
         self.beta_n = beta_n
@@ -187,7 +211,9 @@ class InfoGAN(GANClusterer):
         backbone: str = "auto",
         width: int | None = None,
         init: str = "tsne",
-        init_weight: float = 5.0,
+        init_weight: float = 20.0,
+        refine: int = 1,
+        ema: float = 0.999,
         loss: str = "bce",
         n_critic: int = 1,
         info_weight: float = 1.0,
@@ -195,7 +221,7 @@ class InfoGAN(GANClusterer):
         augment_strength: float = 1.0,
         learning_rate: float | None = None,
         batch_size: int | None = None,
-        max_epochs: int = 15,
+        max_epochs: int | None = None,
         tol: float | None = 1e-4,
         n_iter_no_change: int = 10,
         n_init: int = 1,
@@ -210,6 +236,8 @@ class InfoGAN(GANClusterer):
         self.width = width
         self.init = init
         self.init_weight = init_weight
+        self.refine = refine
+        self.ema = ema
         self.loss = loss
         self.n_critic = n_critic
         self.info_weight = info_weight
@@ -260,13 +288,15 @@ class CatGAN(GANClusterer):
         backbone: str = "auto",
         width: int | None = None,
         init: str = "tsne",
-        init_weight: float = 5.0,
+        init_weight: float = 20.0,
+        refine: int = 1,
+        ema: float = 0.999,
         n_critic: int = 1,
         consistency: float = 1.0,
         augment_strength: float = 1.0,
         learning_rate: float | None = None,
         batch_size: int | None = None,
-        max_epochs: int = 15,
+        max_epochs: int | None = None,
         tol: float | None = 1e-4,
         n_iter_no_change: int = 10,
         n_init: int = 1,
@@ -280,6 +310,8 @@ class CatGAN(GANClusterer):
         self.width = width
         self.init = init
         self.init_weight = init_weight
+        self.refine = refine
+        self.ema = ema
         self.n_critic = n_critic
         self.consistency = consistency
         self.augment_strength = augment_strength

@@ -56,6 +56,8 @@ def save_model(model: GANClusterer, path: str | os.PathLike[str]) -> None:
         "history": model.history_,
         "init_scores": model.init_scores_.tolist(),
         "best_init": model.best_init_,
+        "n_restarts": model.n_restarts_,
+        "init_collapsed": model.init_collapsed_.tolist(),
         "stopped_early": model.stopped_early_,
         "n_features_in": model.n_features_in_,
     }
@@ -121,6 +123,11 @@ def load(path: str | os.PathLike[str]) -> GANClusterer:
     model.n_iter_ = len(model.history_)
     model.init_scores_ = np.asarray(meta["init_scores"], dtype=float)
     model.best_init_ = meta["best_init"]
+    # files written before collapse restarts existed had none
+    model.n_restarts_ = int(meta.get("n_restarts", 0))
+    model.init_collapsed_ = np.asarray(
+        meta.get("init_collapsed", [False] * len(model.init_scores_)), dtype=bool
+    )
     model.stopped_early_ = meta["stopped_early"]
     model.n_features_in_ = meta["n_features_in"]
     return model

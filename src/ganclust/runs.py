@@ -115,6 +115,8 @@ class RunFolder:
                 "stopped_early": model.stopped_early_,
                 "cluster_sizes": model.cluster_sizes_.tolist(),
                 "init_scores": model.init_scores_.tolist(),
+                "init_collapsed": model.init_collapsed_.tolist(),
+                "best_init": model.best_init_,
                 "metrics": metrics,
                 "ganclust_version": __version__,
                 "python": platform.python_version(),

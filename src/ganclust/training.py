@@ -7,6 +7,7 @@ prints: it reports through ``callback``.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -39,6 +40,8 @@ class TrainConfig:
     betas: tuple[float, float] = (0.5, 0.9)
     # (N,) pseudo-labels for the clustering head, -1 where none (see ganclust.manifold)
     pseudo: torch.Tensor | None = None
+    # decay of the exponential moving average of the weights that training returns (0: none)
+    ema: float = 0.0
 
 
 @dataclass
@@ -53,7 +56,12 @@ class TrainResult:
 Callback = Callable[[dict[str, object]], None]
 
 
-def train(x: torch.Tensor, cfg: TrainConfig, callback: Callback | None = None) -> TrainResult:
+def train(
+    x: torch.Tensor,
+    cfg: TrainConfig,
+    callback: Callback | None = None,
+    nets: nn.ModuleDict | None = None,
+) -> TrainResult:
     """Train ``cfg.method`` on the preprocessed data ``x``.
 
     Parameters
@@ -83,7 +91,8 @@ def train(x: torch.Tensor, cfg: TrainConfig, callback: Callback | None = None) -
     with torch.random.fork_rng(devices=fork_devices):
         torch.manual_seed(cfg.seed)
         rng = torch.Generator().manual_seed(cfg.seed)
-        nets = cfg.method.build(cfg.nets).to(device)
+        if nets is None:
+            nets = cfg.method.build(cfg.nets).to(device)
         return _loop(x.to(device), nets, cfg, rng, callback or (lambda event: None))
 
 
@@ -99,7 +108,10 @@ def _loop(
     batch_size = min(cfg.batch_size, n)
     pseudo = cfg.pseudo.to(x.device) if cfg.pseudo is not None else None
     probe = torch.randperm(n, generator=rng)[:OCCUPANCY_SAMPLE].to(x.device)
-    result = TrainResult(nets=nets)
+    # the averaged copy is what training returns and what the occupancy monitor reads: GAN
+    # training keeps moving the weights, and a single late snapshot's read-out is noisy
+    averaged = copy.deepcopy(nets) if cfg.ema > 0 else nets
+    result = TrainResult(nets=averaged)
     best, stale, step_count = float("inf"), 0, 0
     for epoch in range(cfg.max_epochs):
         nets.train()
@@ -119,13 +131,16 @@ def _loop(
             if step_count % cfg.n_critic == 0:
                 _update(opt_g, method.generator_loss(nets, step))
             step_count += 1
+            if averaged is not nets:
+                # warm-up, so that a short run is not dominated by the initial weights
+                _average_into(averaged, nets, min(cfg.ema, (1 + step_count) / (10 + step_count)))
             for key, value in step.logs.items():
                 sums[key] = sums.get(key, 0.0) + value
                 counts[key] = counts.get(key, 0) + 1
             callback({"event": "batch", "epoch": epoch, "logs": step.logs})
         row: dict[str, object] = {k: sums[k] / counts[k] for k in sums}
         row["epoch"] = epoch + 1
-        row["occupancy"] = occupancy(method, nets, x[probe], cfg.nets.latent.n_clusters)
+        row["occupancy"] = occupancy(method, averaged, x[probe], cfg.nets.latent.n_clusters)
         result.history.append(row)
         callback({"event": "epoch", **row})
         monitored = float(row.get(method.monitor, float("nan")))
@@ -135,8 +150,17 @@ def _loop(
             if stale >= cfg.n_iter_no_change:
                 result.stopped_early = True
                 break
-    nets.eval()
+    averaged.eval()
     return result
+
+
+@torch.no_grad()
+def _average_into(averaged: nn.Module, live: nn.Module, decay: float) -> None:
+    for mean, value in zip(averaged.parameters(), live.parameters(), strict=True):
+        mean.lerp_(value, 1.0 - decay)
+    # batch-norm statistics are running averages already
+    for mean, value in zip(averaged.buffers(), live.buffers(), strict=True):
+        mean.copy_(value)
 
 
 def _update(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
@@ -146,15 +170,25 @@ def _update(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
 
 
 @torch.no_grad()
+def batched(
+    fn: Callable[[nn.ModuleDict, torch.Tensor], torch.Tensor],
+    nets: nn.ModuleDict,
+    x: torch.Tensor,
+    batch_size: int = 1024,
+) -> torch.Tensor:
+    """``fn(nets, x)`` in eval mode without gradients, batched so large inputs fit in memory."""
+    was_training = nets.training
+    nets.eval()
+    out = torch.cat([fn(nets, chunk) for chunk in x.split(batch_size)])
+    nets.train(was_training)
+    return out
+
+
 def cluster_logits(
     method: Method, nets: nn.ModuleDict, x: torch.Tensor, batch_size: int = 1024
 ) -> torch.Tensor:
     """Cluster logits of ``x`` in eval mode, batched so large inputs fit in memory."""
-    was_training = nets.training
-    nets.eval()
-    out = torch.cat([method.cluster_logits(nets, chunk) for chunk in x.split(batch_size)])
-    nets.train(was_training)
-    return out
+    return batched(method.cluster_logits, nets, x, batch_size)
 
 
 def occupancy(method: Method, nets: nn.ModuleDict, x: torch.Tensor, n_clusters: int) -> list[float]:

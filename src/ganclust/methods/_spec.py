@@ -42,7 +42,7 @@ class Weights:
     consistency: float = 1.0
     gp_weight: float = 10.0
     augment_strength: float = 1.0
-    init_weight: float = 5.0
+    init_weight: float = 20.0
 
 
 @dataclass
@@ -80,6 +80,8 @@ class Method:
     generator_loss: Callable[[nn.ModuleDict, Step], torch.Tensor]
     cluster_logits: Callable[[nn.ModuleDict, torch.Tensor], torch.Tensor]
     embed: Callable[[nn.ModuleDict, torch.Tensor], torch.Tensor]
+    # the trunk features under the clustering head (what the refinement read-out clusters)
+    features: Callable[[nn.ModuleDict, torch.Tensor], torch.Tensor]
     monitor: str
     conditional: bool = True
     # whether ``embed`` ends with the K cluster probabilities (reordered to the public order)

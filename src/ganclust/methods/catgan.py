@@ -60,6 +60,7 @@ METHOD = Method(
     generator_loss=_g_loss,
     cluster_logits=lambda nets, x: nets["D"](x)[0],
     embed=lambda nets, x: nets["D"].features(x),
+    features=lambda nets, x: nets["D"].features(x),
     monitor="cond_entropy",
     conditional=False,
 )

@@ -65,6 +65,7 @@ METHOD = Method(
     generator_loss=_g_loss,
     cluster_logits=lambda nets, x: nets["E"](x)[1],
     embed=_embed,
+    features=lambda nets, x: nets["E"].features(x),
     monitor="inversion",
     embed_ends_with_clusters=True,
 )

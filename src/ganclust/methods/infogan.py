@@ -65,5 +65,6 @@ METHOD = Method(
     generator_loss=_g_loss,
     cluster_logits=lambda nets, x: nets["D"](x)[1],
     embed=lambda nets, x: nets["D"].features(x),
+    features=lambda nets, x: nets["D"].features(x),
     monitor="info",
 )
