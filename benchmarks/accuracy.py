@@ -134,26 +134,39 @@ def main() -> None:
                     f"NMI {scores['nmi']:.4f} ARI {scores['ari']:.4f} {seconds:7.1f} s",
                     flush=True,
                 )
-            rows.append(
-                {
-                    "dataset": dataset,
-                    "method": method,
-                    "params": overrides.get(method, {}),
-                    "n_samples": len(X),
-                    **{
-                        m: summarise([r[m] for r in runs]) for m in ("acc", "nmi", "ari", "seconds")
-                    },
-                    "min_cluster_fraction": summarise([min(r["sizes"]) / len(X) for r in runs]),
-                    "bayes_acc": bayes_accuracy(dataset),
-                    "selection": selection_study(runs) if method in GANS else None,
-                    "runs": runs,
-                }
-            )
-            # written after every method, so an interrupted run keeps what it measured
-            table = format_table(rows, args.seeds)
-            payload = {"provenance": provenance(), "seeds": args.seeds, "rows": rows}
-            write_results(args.out, payload, table)
+                # written after every seed, so an interrupted run keeps what it measured; a row
+                # says how many seeds it holds
+                _replace_row(rows, _row(dataset, method, X, runs, overrides))
+                table = format_table(rows, args.seeds)
+                payload = {"provenance": provenance(), "seeds": args.seeds, "rows": rows}
+                write_results(args.out, payload, table)
     print(format_table(rows, args.seeds))
+
+
+def _replace_row(rows: list[dict], row: dict) -> None:
+    """Put ``row`` in place of the row of the same dataset and method, or append it."""
+    for i, old in enumerate(rows):
+        if (old["dataset"], old["method"]) == (row["dataset"], row["method"]):
+            rows[i] = row
+            return
+    rows.append(row)
+
+
+def _row(
+    dataset: str, method: str, X: np.ndarray, runs: list[dict], overrides: dict
+) -> dict[str, object]:
+    """One table row: a method's metrics on a dataset, summarised over the seeds run so far."""
+    return {
+        "dataset": dataset,
+        "method": method,
+        "params": overrides.get(method, {}),
+        "n_samples": len(X),
+        **{m: summarise([r[m] for r in runs]) for m in ("acc", "nmi", "ari", "seconds")},
+        "min_cluster_fraction": summarise([min(r["sizes"]) / len(X) for r in runs]),
+        "bayes_acc": bayes_accuracy(dataset),
+        "selection": selection_study(runs) if method in GANS else None,
+        "runs": runs,
+    }
 
 
 def selection_study(runs: list[dict]) -> dict[str, float] | None:
@@ -199,12 +212,13 @@ def format_table(rows: list[dict], seeds: int) -> str:
         f"ACC / NMI / ARI: mean ± std (min) over {seeds} seeds; seconds per fit; smallest cluster "
         "as a fraction of the data (mean).",
         "",
-        "| dataset | method | ACC | NMI | ARI | s / fit | smallest cluster |",
-        "|---|---|---|---|---|---|---|",
+        "| dataset | method | seeds | ACC | NMI | ARI | s / fit | smallest cluster |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         lines.append(
-            f"| {row['dataset']} | {row['method']} | {cell(row['acc'])} | {cell(row['nmi'])} | "
+            f"| {row['dataset']} | {row['method']} | {len(row['runs'])} | {cell(row['acc'])} | "
+            f"{cell(row['nmi'])} | "
             f"{cell(row['ari'])} | {row['seconds']['mean']:.1f} | "
             f"{row['min_cluster_fraction']['mean']:.3f} |"
         )

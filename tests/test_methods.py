@@ -51,7 +51,7 @@ def test_seed_dcgan_fit_uses_the_articles_defaults(cls, capture_train):
     assert model.net_config_.backbone == "seed-dcgan"
     assert model.net_config_.latent.noise_dim == 128
     assert model.net_config_.width == 64
-    assert [cfg.batch_size for cfg in capture_train] == [32]
+    assert {cfg.batch_size for cfg in capture_train} == {32}  # every run and refinement
     assert model.get_params()["latent_dim"] is None  # resolved, not overwritten
     assert model.get_params()["batch_size"] is None
     assert model.predict(X).shape == (40,)
@@ -64,7 +64,7 @@ def test_defaults_of_the_other_backbones(cls, capture_train):
     model = cls(3, max_epochs=1, device="cpu", random_state=0).fit(X)
     assert model.net_config_.latent.noise_dim == 30
     assert model.net_config_.width == 256
-    assert [cfg.batch_size for cfg in capture_train] == [64]
+    assert {cfg.batch_size for cfg in capture_train} == {64}
     model = cls(3, **{**TINY, "batch_size": 7, "latent_dim": 5}).fit(X)
     assert model.net_config_.latent.noise_dim == 5
     assert capture_train[-1].batch_size == 7

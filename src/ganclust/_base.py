@@ -45,11 +45,6 @@ AUTO_EPOCHS = (15, 100)
 COLLAPSE_RESTARTS = 2
 
 
-def _refine_epochs(config: TrainConfig) -> int:
-    """Epochs of each refinement round: a third of the main training."""
-    return max(1, config.max_epochs // 3)
-
-
 @dataclass
 class _Run:
     """One trained initialisation and what model selection needs to know of it."""
@@ -130,15 +125,16 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         """Train one initialisation: the GAN with the first pseudo-labels, then the refinements."""
         method = self._method
         config = self._train_config(seed, device, len(data))
-        progress = self._callback(index, config.max_epochs + self.refine * _refine_epochs(config))
+        refine_epochs = max(1, config.max_epochs // 3)
+        progress = self._callback(index, config.max_epochs + self.refine * refine_epochs)
         config.pseudo = pseudo_labels(data, self.n_clusters, self.init, seed)
         result = train(data, config, progress)
+        on_device = data.to(device)
         for round_ in range(1, self.refine + 1):
-            on_device = data.to(device)
             features = batched(method.features, result.nets, on_device)
             current = cluster_logits(method, result.nets, on_device).argmax(dim=1)
             config.pseudo = refined_pseudo_labels(features, current, self.n_clusters, seed + round_)
-            config.max_epochs = _refine_epochs(config)
+            config.max_epochs = refine_epochs
             more = train(data, config, progress, nets=result.nets)
             result.history.extend({**row, "refine": round_} for row in more.history)
             result.stopped_early = more.stopped_early
@@ -147,7 +143,7 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         if progress is not None:
             progress.close()
         score = stability_score(method, result.nets, data, selection_seed, self._augment_strength())
-        labels = cluster_logits(method, result.nets, data.to(device)).argmax(dim=1).cpu()
+        labels = cluster_logits(method, result.nets, on_device).argmax(dim=1).cpu()
         sizes = torch.bincount(labels, minlength=self.n_clusters).numpy()
         collapsed = bool(sizes.min() < COLLAPSE_FRACTION * len(labels) / self.n_clusters)
         return _Run(score=score, index=index, result=result, collapsed=collapsed)
