@@ -36,9 +36,9 @@ def capture_train(monkeypatch):
     configs = []
     real_train = ganclust._base.train
 
-    def train(data, cfg, callback=None):
+    def train(data, cfg, callback=None, nets=None):
         configs.append(cfg)
-        return real_train(data, cfg, callback)
+        return real_train(data, cfg, callback, nets=nets)
 
     monkeypatch.setattr(ganclust._base, "train", train)
     return configs
