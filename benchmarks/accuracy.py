@@ -97,6 +97,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     overrides = parse_overrides(args.set)
+    # taken once, at the start: the code that runs is the code loaded now, whatever is committed
+    # while the benchmark runs
+    origin = provenance()
     rows = []
     for dataset in args.datasets:
         loaded = load_named(dataset)
@@ -148,7 +151,7 @@ def main() -> None:
             # says how many seeds it holds
             _replace_row(rows, _row(dataset, method, X, runs, overrides))
             table = format_table(rows, args.seeds)
-            payload = {"provenance": provenance(), "seeds": args.seeds, "rows": rows}
+            payload = {"provenance": origin, "seeds": args.seeds, "rows": rows}
             write_results(args.out, payload, table)
     print(format_table(rows, args.seeds))
 
