@@ -90,6 +90,9 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=["digits", "mnist10k", "blobs", "mixture"])
     parser.add_argument("--methods", nargs="+", default=["clustergan", "kmeans", "gmm"])
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument(
+        "--first-seed", type=int, default=0, help="seeds run are first-seed .. first-seed+seeds-1"
+    )
     parser.add_argument("--set", nargs="*", default=[], help="method.param=value overrides")
     parser.add_argument("--out", default="accuracy")
     parser.add_argument(
@@ -111,12 +114,13 @@ def main() -> None:
         if len(methods) < len(args.methods):
             print(f"skipping realness on {dataset}: the article's DCGAN needs images")
         runs_of: dict[str, list[dict]] = {method: [] for method in methods}
+        seeds = range(args.first_seed, args.first_seed + args.seeds)
         # --seed-major runs every method's seed 0 before any seed 1, so that a run cut short
         # still has as many seeds of each method as of the others
         order = (
-            [(m, s) for s in range(args.seeds) for m in methods]
+            [(m, s) for s in seeds for m in methods]
             if args.seed_major
-            else [(m, s) for m in methods for s in range(args.seeds)]
+            else [(m, s) for m in methods for s in seeds]
         )
         for method, seed in order:
             runs = runs_of[method]
