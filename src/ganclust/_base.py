@@ -45,6 +45,11 @@ AUTO_EPOCHS = (15, 100)
 COLLAPSE_RESTARTS = 2
 
 
+def _small_clusters(sizes: np.ndarray) -> np.ndarray:
+    """Indices of the clusters holding under COLLAPSE_FRACTION of their fair share."""
+    return np.flatnonzero(sizes < COLLAPSE_FRACTION * sizes.sum() / len(sizes))
+
+
 @dataclass
 class _Run:
     """One trained initialisation and what model selection needs to know of it."""
@@ -53,6 +58,8 @@ class _Run:
     index: int
     result: TrainResult
     collapsed: bool
+    # (N, K) cluster logits of the training data, on the CPU, for the read-out of the kept run
+    logits: torch.Tensor
 
 
 class ClusterCollapseWarning(UserWarning):
@@ -113,9 +120,8 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         self.history_ = best.result.history
         self.n_iter_ = len(self.history_)
         self.stopped_early_ = best.result.stopped_early
-        logits = cluster_logits(self._method, self.nets_, self._on_device(data)).cpu()
-        self._set_cluster_order(logits)
-        self.labels_ = self._public_proba(logits).argmax(dim=1).numpy().astype(np.int64)
+        self._set_cluster_order(best.logits)
+        self.labels_ = self._public_proba(best.logits).argmax(dim=1).numpy().astype(np.int64)
         self._warn_collapse()
         return self
 
@@ -143,10 +149,10 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         if progress is not None:
             progress.close()
         score = stability_score(method, result.nets, data, selection_seed, self._augment_strength())
-        labels = cluster_logits(method, result.nets, on_device).argmax(dim=1).cpu()
-        sizes = torch.bincount(labels, minlength=self.n_clusters).numpy()
-        collapsed = bool(sizes.min() < COLLAPSE_FRACTION * len(labels) / self.n_clusters)
-        return _Run(score=score, index=index, result=result, collapsed=collapsed)
+        logits = cluster_logits(method, result.nets, on_device).cpu()
+        sizes = torch.bincount(logits.argmax(dim=1), minlength=self.n_clusters).numpy()
+        collapsed = len(_small_clusters(sizes)) > 0
+        return _Run(score=score, index=index, result=result, collapsed=collapsed, logits=logits)
 
     def _validate(self, X: Any, *, reset: bool) -> np.ndarray:
         ndim = X.ndim if hasattr(X, "ndim") else np.asarray(X).ndim
@@ -231,8 +237,7 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         self.cluster_sizes_ = counts.numpy()[self.cluster_order_].astype(np.int64)
 
     def _warn_collapse(self) -> None:
-        fair = len(self.labels_) / self.n_clusters
-        small = np.flatnonzero(self.cluster_sizes_ < COLLAPSE_FRACTION * fair)
+        small = _small_clusters(self.cluster_sizes_)
         if len(small):
             sizes = ", ".join(f"{k} ({self.cluster_sizes_[k]} samples)" for k in small)
             warnings.warn(
@@ -301,10 +306,7 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             float32 embedding.
         """
         data = self._on_device(self._prepare(X))
-        self.nets_.eval()
-        with torch.no_grad():
-            chunks = [self._method.embed(self.nets_, chunk) for chunk in data.split(1024)]
-        out = torch.cat(chunks).cpu().numpy()
+        out = batched(self._method.embed, self.nets_, data).cpu().numpy()
         if self._method.embed_ends_with_clusters:
             k = self.n_clusters
             out[:, -k:] = out[:, -k:][:, self.cluster_order_]
