@@ -127,10 +127,15 @@ def write_results(stem: str, payload: dict[str, object], table: str) -> None:
     """Write ``<stem>.json`` and ``<stem>.md`` under benchmarks/results/."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{stem}.json").write_text(json.dumps(payload, indent=2) + "\n")
+    # a merged file (benchmarks/merge_results.py) lists the provenance of every part
     prov = payload["provenance"]
-    header = (
-        f"<!-- written by benchmarks; do not edit -->\n"
-        f"`{prov['command']}` at commit `{prov['commit']}` on {prov['machine']} "
-        f"({prov['date']}, torch {prov['torch']}, {prov['torch_threads']} threads)\n\n"
-    )
+    parts = prov if isinstance(prov, list) else [prov]
+    lines = [
+        f"`{p['command']}` at commit `{p['commit']}` on {p['machine']} "
+        f"({p['date']}, torch {p['torch']}, {p['torch_threads']} threads)"
+        for p in parts
+    ]
+    if len(parts) > 1:
+        lines = ["Merged from these runs:", "", *(f"- {line}" for line in lines)]
+    header = "<!-- written by benchmarks; do not edit -->\n" + "\n".join(lines) + "\n\n"
     (RESULTS / f"{stem}.md").write_text(header + table + "\n")

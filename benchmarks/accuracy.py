@@ -154,7 +154,9 @@ def main() -> None:
             )
             # written after every seed, so an interrupted run keeps what it measured; a row
             # says how many seeds it holds
-            _replace_row(rows, _row(dataset, method, X, runs, overrides, ceiling))
+            _replace_row(
+                rows, make_row(dataset, method, len(X), runs, overrides.get(method, {}), ceiling)
+            )
             table = format_table(rows, args.seeds)
             payload = {"provenance": origin, "seeds": args.seeds, "rows": rows}
             write_results(args.out, payload, table)
@@ -170,22 +172,22 @@ def _replace_row(rows: list[dict], row: dict) -> None:
     rows.append(row)
 
 
-def _row(
+def make_row(
     dataset: str,
     method: str,
-    X: np.ndarray,
+    n_samples: int,
     runs: list[dict],
-    overrides: dict,
+    params: dict[str, object],
     ceiling: float | None,
 ) -> dict[str, object]:
     """One table row: a method's metrics on a dataset, summarised over the seeds run so far."""
     return {
         "dataset": dataset,
         "method": method,
-        "params": overrides.get(method, {}),
-        "n_samples": len(X),
+        "params": params,
+        "n_samples": n_samples,
         **{m: summarise([r[m] for r in runs]) for m in ("acc", "nmi", "ari", "seconds")},
-        "min_cluster_fraction": summarise([min(r["sizes"]) / len(X) for r in runs]),
+        "min_cluster_fraction": summarise([min(r["sizes"]) / n_samples for r in runs]),
         "bayes_acc": ceiling,
         "selection": selection_study(runs) if method in GANS else None,
         "runs": runs,

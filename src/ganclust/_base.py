@@ -148,7 +148,9 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             row["epoch"] = epoch
         if progress is not None:
             progress.close()
-        score = stability_score(method, result.nets, data, selection_seed, self._augment_strength())
+        # the score runs the networks, so it needs the data on their device (CUDA included)
+        strength = self._augment_strength()
+        score = stability_score(method, result.nets, on_device, selection_seed, strength)
         logits = cluster_logits(method, result.nets, on_device).cpu()
         sizes = torch.bincount(logits.argmax(dim=1), minlength=self.n_clusters).numpy()
         collapsed = len(_small_clusters(sizes)) > 0
