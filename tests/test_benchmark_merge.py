@@ -1,0 +1,59 @@
+"""The benchmark's result merging: pooled summaries, kept provenance, refused mixes."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+
+from merge_results import merge  # noqa: E402
+
+
+def _run(seed, acc):
+    return {"seed": seed, "acc": acc, "nmi": acc, "ari": acc, "seconds": 1.0, "sizes": [5, 5]}
+
+
+def _part(commit, method, runs, params=None):
+    row = {
+        "dataset": "d",
+        "method": method,
+        "params": params or {},
+        "n_samples": 10,
+        "bayes_acc": None,
+        "runs": runs,
+    }
+    return {"provenance": {"commit": commit}, "seeds": len(runs), "rows": [row]}
+
+
+def test_merge_pools_seeds_and_keeps_every_provenance():
+    merged = merge(
+        [_part("a", "kmeans", [_run(0, 0.5), _run(1, 0.7)]), _part("b", "kmeans", [_run(2, 0.9)])]
+    )
+    (row,) = merged["rows"]
+    assert [r["seed"] for r in row["runs"]] == [0, 1, 2]
+    assert row["acc"]["mean"] == pytest.approx(0.7)
+    assert row["acc"]["min"] == pytest.approx(0.5)
+    assert row["min_cluster_fraction"]["mean"] == pytest.approx(0.5)
+    assert [p["commit"] for p in merged["provenance"]] == ["a", "b"]
+    assert merged["seeds"] == 3
+
+
+def test_merge_keeps_rows_of_other_methods_apart():
+    merged = merge([_part("a", "kmeans", [_run(0, 0.5)]), _part("b", "gmm", [_run(0, 0.6)])])
+    assert [(r["method"], len(r["runs"])) for r in merged["rows"]] == [("kmeans", 1), ("gmm", 1)]
+
+
+def test_merge_refuses_a_seed_run_twice():
+    with pytest.raises(ValueError, match=r"seed\(s\) \[1\] appear in two parts"):
+        merge([_part("a", "kmeans", [_run(1, 0.5)]), _part("b", "kmeans", [_run(1, 0.6)])])
+
+
+def test_merge_refuses_parts_with_different_parameters():
+    with pytest.raises(ValueError, match="differ in parameters"):
+        merge(
+            [
+                _part("a", "clustergan", [_run(0, 0.5)]),
+                _part("b", "clustergan", [_run(1, 0.6)], params={"beta_c": 1.0}),
+            ]
+        )
