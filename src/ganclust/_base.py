@@ -43,6 +43,10 @@ AUTO_STEPS = 2000
 AUTO_EPOCHS = (15, 100)
 # extra initialisations trained, one at a time, while every run so far has collapsed
 COLLAPSE_RESTARTS = 2
+# beta_c=None: ClusterGAN's weight on the code of generated samples, by data kind (see the
+# estimator's docstring for the measurements); images with at least this many pixels count as large
+LARGE_IMAGE_PIXELS = 28 * 28
+AUTO_BETA_C = {"large images": 1.0, "other": 10.0}
 
 
 def _small_clusters(sizes: np.ndarray) -> np.ndarray:
@@ -192,6 +196,14 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         )
         return NetConfig(backbone, tuple(data_shape), width, latent)
 
+    def _loss_weight(self, name: str) -> float:
+        value = getattr(self, name)
+        if value is None and name == "beta_c":
+            shape = self.net_config_.data_shape
+            large = len(shape) == 3 and shape[1] * shape[2] >= LARGE_IMAGE_PIXELS
+            return AUTO_BETA_C["large images" if large else "other"]
+        return float(value)
+
     def _augment_strength(self) -> float:
         return float(getattr(self, "augment_strength", 1.0))
 
@@ -203,7 +215,7 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def _train_config(self, seed: int, device: torch.device, n_samples: int) -> TrainConfig:
         weights = Weights(
-            **{n: float(getattr(self, n)) for n in ESTIMATOR_WEIGHTS if hasattr(self, n)}
+            **{n: self._loss_weight(n) for n in ESTIMATOR_WEIGHTS if hasattr(self, n)}
         )
         loss = getattr(self, "loss", self._fixed_loss)
         batch_size = self._auto("batch_size", self.net_config_.backbone)

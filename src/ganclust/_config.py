@@ -105,7 +105,8 @@ def check_common(params: dict[str, object], n_samples: int) -> None:
         if params.get(name) is not None:
             check_number(name, params[name], low=0, strict_low=True)
     for name in ESTIMATOR_WEIGHTS:
-        if name in params:
+        # beta_c=None means "by data kind" (see ClusterGAN)
+        if name in params and not (name == "beta_c" and params[name] is None):
             check_number(name, params[name], low=0)
     if params.get("tol") is not None:
         check_number("tol", params["tol"], low=0)
