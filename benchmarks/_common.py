@@ -123,13 +123,17 @@ def summarise(values: list[float]) -> dict[str, float]:
     }
 
 
+def provenance_parts(payload: dict[str, object]) -> list[dict]:
+    """The provenance of every run behind a result file: one, or several once merged."""
+    prov = payload["provenance"]
+    return list(prov) if isinstance(prov, list) else [prov]  # type: ignore[list-item]
+
+
 def write_results(stem: str, payload: dict[str, object], table: str) -> None:
     """Write ``<stem>.json`` and ``<stem>.md`` under benchmarks/results/."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{stem}.json").write_text(json.dumps(payload, indent=2) + "\n")
-    # a merged file (benchmarks/merge_results.py) lists the provenance of every part
-    prov = payload["provenance"]
-    parts = prov if isinstance(prov, list) else [prov]
+    parts = provenance_parts(payload)
     lines = [
         f"`{p['command']}` at commit `{p['commit']}` on {p['machine']} "
         f"({p['date']}, torch {p['torch']}, {p['torch_threads']} threads)"

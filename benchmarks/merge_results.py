@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from _common import RESULTS, write_results
+from _common import RESULTS, provenance_parts, write_results
 from accuracy import format_table, make_row
 
 
@@ -36,8 +36,7 @@ def merge(payloads: list[dict]) -> dict[str, object]:
     pooled: dict[tuple[str, str], dict] = {}
     provenance: list[dict] = []
     for payload in payloads:
-        prov = payload["provenance"]
-        provenance.extend(prov if isinstance(prov, list) else [prov])
+        provenance.extend(provenance_parts(payload))
         for row in payload["rows"]:
             key = (row["dataset"], row["method"])
             if key not in pooled:

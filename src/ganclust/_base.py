@@ -44,9 +44,11 @@ AUTO_EPOCHS = (15, 100)
 # extra initialisations trained, one at a time, while every run so far has collapsed
 COLLAPSE_RESTARTS = 2
 # beta_c=None: ClusterGAN's weight on the code of generated samples, by data kind (see the
-# estimator's docstring for the measurements); images with at least this many pixels count as large
+# estimator's docstring for the measurements): images with at least LARGE_IMAGE_PIXELS pixels
+# get LARGE_IMAGE_BETA_C, everything else the published value
 LARGE_IMAGE_PIXELS = 28 * 28
-AUTO_BETA_C = {"large images": 1.0, "other": 10.0}
+LARGE_IMAGE_BETA_C = 1.0
+PUBLISHED_BETA_C = 10.0
 
 
 def _small_clusters(sizes: np.ndarray) -> np.ndarray:
@@ -200,8 +202,8 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         value = getattr(self, name)
         if value is None and name == "beta_c":
             shape = self.net_config_.data_shape
-            large = len(shape) == 3 and shape[1] * shape[2] >= LARGE_IMAGE_PIXELS
-            return AUTO_BETA_C["large images" if large else "other"]
+            large = self.preprocessor_.is_image and shape[-2] * shape[-1] >= LARGE_IMAGE_PIXELS
+            return LARGE_IMAGE_BETA_C if large else PUBLISHED_BETA_C
         return float(value)
 
     def _augment_strength(self) -> float:
