@@ -179,12 +179,13 @@ def test_small_data_falls_back_from_tsne_to_kmeans():
 
 @pytest.mark.parametrize(
     ("shape", "expected"),
-    [((28, 28), 1.0), ((3, 32, 32), 1.0), ((8, 8), 10.0), ((1, 16, 16), 10.0), ((6,), 10.0)],
+    [((28, 28), 0.01), ((3, 32, 32), 0.01), ((8, 8), 1.0), ((1, 16, 16), 1.0), ((6,), 1.0)],
 )
-def test_clustergan_beta_c_follows_the_data_kind(capture_train, shape, expected):
+def test_clustergan_encoder_fake_weight_follows_the_data_kind(capture_train, shape, expected):
     X = np.random.RandomState(0).rand(20, *shape)
     model = ClusterGAN(3, **TINY).fit(X)
-    assert {cfg.weights.beta_c for cfg in capture_train} == {expected}
-    assert model.get_params()["beta_c"] is None  # resolved, not overwritten
-    ClusterGAN(3, **{**TINY, "beta_c": 4.0}).fit(X)
-    assert capture_train[-1].weights.beta_c == 4.0
+    assert {cfg.weights.encoder_fake_weight for cfg in capture_train} == {expected}
+    assert {cfg.weights.beta_c for cfg in capture_train} == {10.0}
+    assert model.get_params()["encoder_fake_weight"] is None  # resolved, not overwritten
+    ClusterGAN(3, **{**TINY, "encoder_fake_weight": 0.5}).fit(X)
+    assert capture_train[-1].weights.encoder_fake_weight == 0.5

@@ -43,12 +43,11 @@ AUTO_STEPS = 2000
 AUTO_EPOCHS = (15, 100)
 # extra initialisations trained, one at a time, while every run so far has collapsed
 COLLAPSE_RESTARTS = 2
-# beta_c=None: ClusterGAN's weight on the code of generated samples, by data kind (see the
-# estimator's docstring for the measurements): images with at least LARGE_IMAGE_PIXELS pixels
-# get LARGE_IMAGE_BETA_C, everything else the published value
+# encoder_fake_weight=None: how much ClusterGAN's encoder learns from generated samples, by data
+# kind (see the estimator's docstring for the measurements): images with at least
+# LARGE_IMAGE_PIXELS pixels get LARGE_IMAGE_ENCODER_FAKE_WEIGHT, everything else 1 (as published)
 LARGE_IMAGE_PIXELS = 28 * 28
-LARGE_IMAGE_BETA_C = 1.0
-PUBLISHED_BETA_C = 10.0
+LARGE_IMAGE_ENCODER_FAKE_WEIGHT = 0.01
 
 
 def _small_clusters(sizes: np.ndarray) -> np.ndarray:
@@ -200,10 +199,10 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def _loss_weight(self, name: str) -> float:
         value = getattr(self, name)
-        if value is None and name == "beta_c":
+        if value is None and name == "encoder_fake_weight":
             shape = self.net_config_.data_shape
             large = self.preprocessor_.is_image and shape[-2] * shape[-1] >= LARGE_IMAGE_PIXELS
-            return LARGE_IMAGE_BETA_C if large else PUBLISHED_BETA_C
+            return LARGE_IMAGE_ENCODER_FAKE_WEIGHT if large else 1.0
         return float(value)
 
     def _augment_strength(self) -> float:

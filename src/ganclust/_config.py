@@ -105,8 +105,12 @@ def check_common(params: dict[str, object], n_samples: int) -> None:
         if params.get(name) is not None:
             check_number(name, params[name], low=0, strict_low=True)
     for name in ESTIMATOR_WEIGHTS:
-        # beta_c=None means "by data kind" (see ClusterGAN)
-        if name in params and not (name == "beta_c" and params[name] is None):
+        # encoder_fake_weight=None means "by data kind" (see ClusterGAN); 0 would leave the
+        # generator's share of the inversion loss undefined, so it must be positive
+        if name == "encoder_fake_weight":
+            if params.get(name) is not None:
+                check_number(name, params[name], low=0, strict_low=True)
+        elif name in params:
             check_number(name, params[name], low=0)
     if params.get("tol") is not None:
         check_number("tol", params["tol"], low=0)

@@ -10,6 +10,29 @@ LOSSES = ("wgan-gp", "bce", "hinge")
 _EPS = 1e-8
 
 
+class _ScaleGradient(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, scale: float) -> torch.Tensor:  # type: ignore[override]
+        ctx.scale = scale
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
+        return grad * ctx.scale, None
+
+
+def scale_gradient(x: torch.Tensor, scale: float) -> torch.Tensor:
+    """Identity on the forward pass; multiplies the gradient flowing back into ``x`` by ``scale``.
+
+    Placed between two networks, it lets one loss train them with different weights in a single
+    forward pass: a loss ``w * L(E(scale_gradient(G(z), v / w)))`` trains E with weight ``w``
+    and G with weight ``v``.
+    """
+    if scale == 1.0:
+        return x
+    return _ScaleGradient.apply(x, scale)  # type: ignore[no-any-return]
+
+
 def check_loss(loss: str) -> str:
     """Validate an adversarial loss name."""
     if loss not in LOSSES:

@@ -25,6 +25,7 @@ class NetConfig:
 ESTIMATOR_WEIGHTS = (
     "beta_n",
     "beta_c",
+    "encoder_fake_weight",
     "info_weight",
     "consistency",
     "augment_strength",
@@ -38,6 +39,8 @@ class Weights:
 
     beta_n: float = 10.0
     beta_c: float = 10.0
+    # scales the inversion loss's gradient into ClusterGAN's encoder (not into the generator)
+    encoder_fake_weight: float = 1.0
     info_weight: float = 1.0
     consistency: float = 1.0
     gp_weight: float = 10.0

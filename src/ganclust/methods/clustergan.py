@@ -4,6 +4,10 @@ The latent is ``z = (z_n, z_c)``. G and E are trained together on
 ``adversarial + beta_n * MSE(E_n(G(z)), z_n) + beta_c * CE(E_c(G(z)), c)``; a real sample's cluster
 is ``argmax E_c(x)``. ganclust adds the clustering regulariser on real data (see
 :func:`ganclust.methods._common.consistency`), which trains E on the data it will be asked about.
+
+The inversion loss trains G with the weights ``beta_n, beta_c`` and E with those weights times
+``encoder_fake_weight``: G is held to writing each code so that E reads it back, while E, whose
+read-out of real data is what clustering needs, can learn little from G's imperfect samples.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..losses import scale_gradient
 from ..nets import build_generator, build_headed
 from ._common import adversarial_d, adversarial_g, consistency, head_params
 from ._spec import Method, NetConfig, Step
@@ -44,10 +49,14 @@ def _d_loss(nets: nn.ModuleDict, step: Step) -> torch.Tensor:
 def _g_loss(nets: nn.ModuleDict, step: Step) -> torch.Tensor:
     fake = nets["G"](step.latent.z)
     loss = adversarial_g(_critic(nets), step, fake)
-    noise_hat, logits = nets["E"](fake)
-    inversion = step.weights.beta_n * F.mse_loss(noise_hat, step.latent.noise)
-    inversion = inversion + step.weights.beta_c * F.cross_entropy(logits, step.latent.clusters)
+    w = step.weights
+    # one forward pass: the loss below, times encoder_fake_weight, trains E; the rescaled
+    # gradient at E's input gives G the unscaled weights
+    noise_hat, logits = nets["E"](scale_gradient(fake, 1.0 / w.encoder_fake_weight))
+    inversion = w.beta_n * F.mse_loss(noise_hat, step.latent.noise)
+    inversion = inversion + w.beta_c * F.cross_entropy(logits, step.latent.clusters)
     step.log("inversion", inversion)
+    inversion = w.encoder_fake_weight * inversion
     return loss + inversion + consistency(lambda x: nets["E"](x)[1], step)
 
 
