@@ -30,8 +30,8 @@ _COMMON_DOC = """
         the features the network has learned (the trunk under the clustering head), renumbered to
         match the head, and training continues for a third of ``max_epochs`` (at least 1) on those
         pseudo-labels (see :func:`ganclust.manifold.refined_pseudo_labels`). 0 turns it off;
-        ``init="random", refine=0, consistency=0, ema=0`` (and ``encoder_fake_weight=1`` for ClusterGAN)
-        is the published method.
+        ``init="random", refine=0, consistency=0, ema=0`` (and ``encoder_fake_weight=1`` for
+        ClusterGAN) is the published method.
     ema : float, default=0.999
         Decay of the exponential moving average of every network's weights (G, D and E or Q),
         which is what training returns: the read-out of a single late snapshot moves by points
