@@ -189,3 +189,31 @@ def test_clustergan_encoder_fake_weight_follows_the_data_kind(capture_train, sha
     assert model.get_params()["encoder_fake_weight"] is None  # resolved, not overwritten
     ClusterGAN(3, **{**TINY, "encoder_fake_weight": 0.5}).fit(X)
     assert capture_train[-1].weights.encoder_fake_weight == 0.5
+
+
+def test_encoder_fake_weight_scales_only_the_encoders_gradient():
+    from ganclust.latent import LatentSpec, sample_latent
+    from ganclust.methods import METHODS, NetConfig, Step, Weights
+
+    method = METHODS["clustergan"]
+    spec = LatentSpec(noise_dim=4, n_clusters=3, sigma=0.1)
+    torch.manual_seed(0)
+    nets = method.build(NetConfig("conv", (1, 8, 8), 8, spec))
+    real = torch.rand(6, 1, 8, 8) * 2 - 1
+    latent = sample_latent(spec, 6, torch.Generator().manual_seed(0))
+
+    def grads(encoder_fake_weight):
+        nets.zero_grad()
+        weights = Weights(consistency=0.0, encoder_fake_weight=encoder_fake_weight)
+        step = Step(real, latent, "bce", weights, torch.Generator().manual_seed(1))
+        method.generator_loss(nets, step).backward()
+        return {name: [p.grad.clone() for p in nets[name].parameters()] for name in ("G", "E")}
+
+    nets.train()
+    full, scaled = grads(1.0), grads(0.25)
+    # E learns a quarter as much from generated samples; G's gradient does not change
+    for a, b in zip(full["E"], scaled["E"], strict=True):
+        torch.testing.assert_close(b, 0.25 * a)
+    for a, b in zip(full["G"], scaled["G"], strict=True):
+        torch.testing.assert_close(b, a)
+    assert any(g.abs().sum() > 0 for g in full["E"])
