@@ -27,6 +27,18 @@ def scale_gradient(x: torch.Tensor, scale: float) -> torch.Tensor:
     Placed between two networks, it lets one loss train them with different weights in a single
     forward pass: a loss ``w * L(E(scale_gradient(G(z), v / w)))`` trains E with weight ``w``
     and G with weight ``v``.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Any tensor in the graph.
+    scale : float
+        Factor on the gradient with respect to ``x``.
+
+    Returns
+    -------
+    torch.Tensor
+        ``x`` itself when ``scale`` is 1, else a view of it that rescales its gradient.
     """
     if scale == 1.0:
         return x
