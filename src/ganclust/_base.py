@@ -43,11 +43,6 @@ AUTO_STEPS = 2000
 AUTO_EPOCHS = (15, 100)
 # extra initialisations trained, one at a time, while every run so far has collapsed
 COLLAPSE_RESTARTS = 2
-# encoder_fake_weight=None: how much ClusterGAN's encoder learns from generated samples, by data
-# kind (see the estimator's docstring for the measurements): images with at least
-# LARGE_IMAGE_PIXELS pixels get LARGE_IMAGE_ENCODER_FAKE_WEIGHT, everything else 1 (as published)
-LARGE_IMAGE_PIXELS = 28 * 28
-LARGE_IMAGE_ENCODER_FAKE_WEIGHT = 0.01
 
 
 def _small_clusters(sizes: np.ndarray) -> np.ndarray:
@@ -198,12 +193,8 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         return NetConfig(backbone, tuple(data_shape), width, latent)
 
     def _loss_weight(self, name: str) -> float:
-        value = getattr(self, name)
-        if value is None and name == "encoder_fake_weight":
-            shape = self.net_config_.data_shape
-            large = self.preprocessor_.is_image and shape[-2] * shape[-1] >= LARGE_IMAGE_PIXELS
-            return LARGE_IMAGE_ENCODER_FAKE_WEIGHT if large else 1.0
-        return float(value)
+        # an estimator whose weight may be None overrides this to resolve it from the data
+        return float(getattr(self, name))
 
     def _augment_strength(self) -> float:
         return float(getattr(self, "augment_strength", 1.0))

@@ -2,7 +2,8 @@
 
 Each declares its parameters (the one source of truth for hyperparameters: the CLI's flags and a
 saved model's settings are read from these signatures) and inherits everything else from
-:class:`ganclust._base.GANClusterer`.
+:class:`ganclust._base.GANClusterer`, overriding a hook only where the method differs: ClusterGAN
+resolves ``encoder_fake_weight=None`` from the data, CatGAN generates by drawing and keeping.
 """
 
 from __future__ import annotations
@@ -10,6 +11,12 @@ from __future__ import annotations
 from ._base import ClusterCollapseWarning, GANClusterer
 
 __all__ = ["CatGAN", "ClusterCollapseWarning", "ClusterGAN", "GANClusterer", "InfoGAN"]
+
+# ClusterGAN's encoder_fake_weight=None, by data kind (see its docstring for the measurements):
+# images with at least LARGE_IMAGE_PIXELS pixels get LARGE_IMAGE_ENCODER_FAKE_WEIGHT, everything
+# else 1 (the published coupling)
+LARGE_IMAGE_PIXELS = 28 * 28
+LARGE_IMAGE_ENCODER_FAKE_WEIGHT = 0.01
 
 _COMMON_DOC = """
     backbone : {"auto", "mlp", "conv", "seed-dcgan"}, default="auto"
@@ -189,6 +196,13 @@ class ClusterGAN(GANClusterer):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+
+    def _loss_weight(self, name: str) -> float:
+        if name == "encoder_fake_weight" and self.encoder_fake_weight is None:
+            shape = self.net_config_.data_shape
+            large = self.preprocessor_.is_image and shape[-2] * shape[-1] >= LARGE_IMAGE_PIXELS
+            return LARGE_IMAGE_ENCODER_FAKE_WEIGHT if large else 1.0
+        return super()._loss_weight(name)
 
 
 class InfoGAN(GANClusterer):
