@@ -23,7 +23,7 @@ from .methods import ESTIMATOR_WEIGHTS, METHODS, Method, NetConfig, Weights
 from .nets import resolve_backbone
 from .preprocessing import Preprocessor, check_sample_shape, input_dtype_of
 from .selection import stability_score
-from .training import TrainConfig, TrainResult, batched, cluster_logits, train
+from .training import TrainConfig, TrainResult, batched, cluster_logits, cluster_proba, train
 
 # a cluster holding less than this fraction of its fair share (1/K) counts as collapsed
 COLLAPSE_FRACTION = 0.1
@@ -58,8 +58,8 @@ class _Run:
     index: int
     result: TrainResult
     collapsed: bool
-    # (N, K) cluster logits of the training data, on the CPU, for the read-out of the kept run
-    logits: torch.Tensor
+    # (N, K) cluster probabilities of the training data, on the CPU, for the kept run's labels
+    proba: torch.Tensor
 
 
 class ClusterCollapseWarning(UserWarning):
@@ -120,8 +120,8 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         self.history_ = best.result.history
         self.n_iter_ = len(self.history_)
         self.stopped_early_ = best.result.stopped_early
-        self._set_cluster_order(best.logits)
-        self.labels_ = self._public_proba(best.logits).argmax(dim=1).numpy().astype(np.int64)
+        self._set_cluster_order(best.proba)
+        self.labels_ = self._public_proba(best.proba).argmax(dim=1).numpy().astype(np.int64)
         self._warn_collapse()
         return self
 
@@ -151,10 +151,10 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         # the score runs the networks, so it needs the data on their device (CUDA included)
         strength = self._augment_strength()
         score = stability_score(method, result.nets, on_device, selection_seed, strength)
-        logits = cluster_logits(method, result.nets, on_device).cpu()
-        sizes = torch.bincount(logits.argmax(dim=1), minlength=self.n_clusters).numpy()
+        proba = cluster_proba(method, result.nets, on_device, self._view_strength()).cpu()
+        sizes = torch.bincount(proba.argmax(dim=1), minlength=self.n_clusters).numpy()
         collapsed = len(_small_clusters(sizes)) > 0
-        return _Run(score=score, index=index, result=result, collapsed=collapsed, logits=logits)
+        return _Run(score=score, index=index, result=result, collapsed=collapsed, proba=proba)
 
     def _validate(self, X: Any, *, reset: bool) -> np.ndarray:
         ndim = X.ndim if hasattr(X, "ndim") else np.asarray(X).ndim
@@ -199,6 +199,13 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     def _augment_strength(self) -> float:
         return float(getattr(self, "augment_strength", 1.0))
 
+    def _view_strength(self) -> float:
+        # the read-out's shifted views scale with the training augmentation, which taught the
+        # head to give them the same cluster; 0 reads each sample alone
+        if not getattr(self, "test_time_augmentation", False):
+            return 0.0
+        return self._augment_strength()
+
     def _max_epochs(self, n_samples: int, batch_size: int) -> int:
         if self.max_epochs is not None:
             return int(self.max_epochs)
@@ -235,10 +242,10 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
 
         return ProgressCallback(total_epochs, init=init, n_init=self.n_init)
 
-    def _set_cluster_order(self, logits: torch.Tensor) -> None:
+    def _set_cluster_order(self, proba: torch.Tensor) -> None:
         # Canonical order: public cluster 0 is the largest on the training data, so labels are
         # contiguous from 0 and the numbering does not depend on which internal code won.
-        counts = torch.bincount(logits.argmax(dim=1), minlength=self.n_clusters)
+        counts = torch.bincount(proba.argmax(dim=1), minlength=self.n_clusters)
         self.cluster_order_ = np.argsort(-counts.numpy(), kind="stable").astype(np.int64)
         self.cluster_sizes_ = counts.numpy()[self.cluster_order_].astype(np.int64)
 
@@ -257,12 +264,14 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     def _on_device(self, t: torch.Tensor) -> torch.Tensor:
         return t.to(next(self.nets_.parameters()).device)
 
-    def _public_proba(self, logits: torch.Tensor) -> torch.Tensor:
-        return logits[:, torch.from_numpy(self.cluster_order_)].softmax(dim=1)
+    def _public_proba(self, proba: torch.Tensor) -> torch.Tensor:
+        return proba[:, torch.from_numpy(self.cluster_order_)]
 
     def _proba_tensor(self, data: torch.Tensor) -> torch.Tensor:
-        logits = cluster_logits(self._method, self.nets_, self._on_device(data)).cpu()
-        return self._public_proba(logits)
+        """Public cluster probabilities of preprocessed ``data`` (on any device), on the CPU."""
+        data = self._on_device(data)
+        proba = cluster_proba(self._method, self.nets_, data, self._view_strength())
+        return self._public_proba(proba.cpu())
 
     def _prepare(self, X: Any) -> torch.Tensor:
         check_is_fitted(self, "nets_")
@@ -314,8 +323,9 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         data = self._on_device(self._prepare(X))
         out = batched(self._method.embed, self.nets_, data).cpu().numpy()
         if self._method.embed_ends_with_clusters:
-            k = self.n_clusters
-            out[:, -k:] = out[:, -k:][:, self.cluster_order_]
+            # the cluster part is predict_proba's read-out (with its shifted views, if any), so
+            # that its argmax is predict's answer
+            out[:, -self.n_clusters :] = self._proba_tensor(data).numpy()
         return out
 
     # ---------------------------------------------------------------- generation
@@ -382,7 +392,6 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     ) -> tuple[torch.Tensor, np.ndarray]:
         """Sample an unconditional generator, labelling draws by the model's own read-out."""
         device = self._on_device(torch.zeros(0)).device
-        public = np.argsort(self.cluster_order_)
         pools: dict[int, list[torch.Tensor]] = {k: [] for k in range(self.n_clusters)}
         need = np.bincount(wanted, minlength=self.n_clusters) if wanted is not None else None
         draw = max(256, 2 * n_samples)
@@ -392,7 +401,8 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             latent = sample_latent(self.net_config_.latent, draw, rng, device)
             with torch.no_grad():
                 fake = self.nets_["G"](latent.z)
-                labels = public[cluster_logits(self._method, self.nets_, fake).argmax(1).cpu()]
+                # labelled by the same read-out as predict, so a kept sample predicts as its cluster
+                labels = self._proba_tensor(fake).argmax(dim=1).numpy()
             fake = fake.cpu()
             drawn += draw
             if need is None:

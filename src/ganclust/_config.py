@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 
+import numpy as np
 import torch
 
 from .losses import check_loss
@@ -112,5 +113,8 @@ def check_common(params: dict[str, object], n_samples: int) -> None:
                 check_number(name, params[name], low=0, strict_low=True)
         elif name in params:
             check_number(name, params[name], low=0)
+    tta = params.get("test_time_augmentation", False)
+    if not isinstance(tta, (bool, np.bool_)):
+        raise ValueError(f"test_time_augmentation must be True or False; got {tta!r}")
     if params.get("tol") is not None:
         check_number("tol", params["tol"], low=0)

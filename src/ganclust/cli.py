@@ -33,11 +33,23 @@ def _estimator_params() -> dict[str, inspect.Parameter]:
     return params
 
 
+def _parse_bool(text: str) -> bool:
+    """``true/false``, ``yes/no``, ``1/0`` or ``on/off``, in any case."""
+    value = {"true": True, "yes": True, "1": True, "on": True}.get(text.lower())
+    if value is None:
+        value = {"false": False, "no": False, "0": False, "off": False}.get(text.lower())
+    if value is None:
+        raise ValueError(text)
+    return value
+
+
 def _value_parser(param: inspect.Parameter) -> Callable[[str], Any]:
     annotation = str(param.annotation)
     optional = "None" in annotation
     base: Callable[[str], Any] = str
-    if "int" in annotation:
+    if "bool" in annotation:
+        base = _parse_bool
+    elif "int" in annotation:
         base = int
     elif "float" in annotation:
         base = float
@@ -47,7 +59,8 @@ def _value_parser(param: inspect.Parameter) -> Callable[[str], Any]:
             return None
         return base(text)
 
-    parse.__name__ = base.__name__  # argparse names the type in its error messages
+    # argparse names the type in its error messages ("invalid bool value: 'maybe'")
+    parse.__name__ = "bool" if base is _parse_bool else base.__name__
     return parse
 
 

@@ -50,6 +50,12 @@ _COMMON_DOC = """
     augment_strength : float, default=1.0
         Size of those augmentations: shifts, rotations and scaling for images, Gaussian noise and
         feature dropout for vectors.
+    test_time_augmentation : bool, default=True
+        For images, read each sample's cluster (``labels_``, ``predict``, ``predict_proba``) as
+        the mean of the clustering head's probabilities over the image and four copies shifted by
+        half the largest training shift (1 pixel on 28x28 at ``augment_strength=1``) left, right,
+        up and down; the views are fixed, so the read-out stays deterministic. It costs five
+        forward passes instead of one and no training. Vectors are always read alone.
     learning_rate : float or None, default=None
         Adam's step size for every network; None picks 2e-4 for "seed-dcgan" (the article's) and
         1e-3 otherwise.
@@ -106,8 +112,9 @@ class ClusterGAN(GANClusterer):
     __doc__ = f"""Clustering with ClusterGAN (Mukherjee et al., AAAI 2019).
 
     The latent is ``z = (z_n, z_c)`` with Gaussian ``z_n`` and one-hot ``z_c``; an encoder E
-    inverts the generator, and the cluster of a sample is the argmax of E's categorical part.
-    ``transform`` returns E's output: the noise part followed by the cluster probabilities.
+    inverts the generator, and the cluster of a sample is the argmax of E's categorical part
+    (averaged over shifted views of an image, see ``test_time_augmentation``).
+    ``transform`` returns E's noise part followed by the cluster probabilities of ``predict_proba``.
 
     Parameters
     ----------
@@ -161,6 +168,7 @@ class ClusterGAN(GANClusterer):
         encoder_fake_weight: float | None = None,
         consistency: float = 1.0,
         augment_strength: float = 1.0,
+        test_time_augmentation: bool = True,
         learning_rate: float | None = None,
         batch_size: int | None = None,
         max_epochs: int | None = None,
@@ -187,6 +195,7 @@ class ClusterGAN(GANClusterer):
         self.encoder_fake_weight = encoder_fake_weight
         self.consistency = consistency
         self.augment_strength = augment_strength
+        self.test_time_augmentation = test_time_augmentation
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.max_epochs = max_epochs
@@ -249,6 +258,7 @@ class InfoGAN(GANClusterer):
         info_weight: float = 1.0,
         consistency: float = 1.0,
         augment_strength: float = 1.0,
+        test_time_augmentation: bool = True,
         learning_rate: float | None = None,
         batch_size: int | None = None,
         max_epochs: int | None = None,
@@ -273,6 +283,7 @@ class InfoGAN(GANClusterer):
         self.info_weight = info_weight
         self.consistency = consistency
         self.augment_strength = augment_strength
+        self.test_time_augmentation = test_time_augmentation
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.max_epochs = max_epochs
@@ -324,6 +335,7 @@ class CatGAN(GANClusterer):
         n_critic: int = 1,
         consistency: float = 1.0,
         augment_strength: float = 1.0,
+        test_time_augmentation: bool = True,
         learning_rate: float | None = None,
         batch_size: int | None = None,
         max_epochs: int | None = None,
@@ -345,6 +357,7 @@ class CatGAN(GANClusterer):
         self.n_critic = n_critic
         self.consistency = consistency
         self.augment_strength = augment_strength
+        self.test_time_augmentation = test_time_augmentation
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.max_epochs = max_epochs

@@ -99,7 +99,10 @@ def load(path: str | os.PathLike[str]) -> GANClusterer:
 
     try:
         cls = ESTIMATORS[meta["estimator"]]
-        model = cls(**meta["params"])
+        params = dict(meta["params"])
+        # files written before the read-out's shifted views existed read each sample alone
+        params.setdefault("test_time_augmentation", False)
+        model = cls(**params)
         net = meta["nets"]
         model.net_config_ = NetConfig(
             net["backbone"],

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from .augment import read_out_views
 from .latent import sample_latent
 from .methods import Method, NetConfig, Step, Weights
 
@@ -189,6 +190,27 @@ def cluster_logits(
 ) -> torch.Tensor:
     """Cluster logits of ``x`` in eval mode, batched so large inputs fit in memory."""
     return batched(method.cluster_logits, nets, x, batch_size)
+
+
+def cluster_proba(
+    method: Method,
+    nets: nn.ModuleDict,
+    x: torch.Tensor,
+    view_strength: float = 0.0,
+    batch_size: int = 1024,
+) -> torch.Tensor:
+    """Cluster probabilities of ``x``: the read-out behind ``labels_`` and ``predict_proba``.
+
+    With ``view_strength`` > 0 and images, the softmax of the clustering head is averaged over
+    each image and its fixed shifted views (:func:`ganclust.augment.read_out_views`); otherwise
+    it is the softmax of the image alone.
+    """
+
+    def proba(nets: nn.ModuleDict, chunk: torch.Tensor) -> torch.Tensor:
+        views = [chunk, *read_out_views(chunk, view_strength)]
+        return torch.stack([method.cluster_logits(nets, v).softmax(dim=1) for v in views]).mean(0)
+
+    return batched(proba, nets, x, batch_size)
 
 
 def occupancy(method: Method, nets: nn.ModuleDict, x: torch.Tensor, n_clusters: int) -> list[float]:
