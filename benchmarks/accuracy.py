@@ -149,8 +149,9 @@ def main() -> None:
             runs.append(
                 {"seed": seed, "seconds": seconds, "sizes": sizes.tolist(), **scores, **extra}
             )
+            alone = f" (read alone: {extra['acc_alone']:.4f})" if "acc_alone" in extra else ""
             print(
-                f"{dataset:10s} {method:11s} seed {seed}: ACC {scores['acc']:.4f} "
+                f"{dataset:10s} {method:11s} seed {seed}: ACC {scores['acc']:.4f}{alone} "
                 f"NMI {scores['nmi']:.4f} ARI {scores['ari']:.4f} {seconds:7.1f} s",
                 flush=True,
             )
