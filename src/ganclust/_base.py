@@ -17,6 +17,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _config
+from ._sampling import draw_and_keep, wanted_clusters
 from .latent import LatentSpec, sample_latent
 from .manifold import pseudo_labels, refined_pseudo_labels
 from .methods import ESTIMATOR_WEIGHTS, METHODS, Method, NetConfig, Weights
@@ -33,8 +34,6 @@ AUTO_SETTINGS = {
     "seed-dcgan": {"latent_dim": 128, "batch_size": 32, "learning_rate": 2e-4},
     "default": {"latent_dim": 30, "batch_size": 64, "learning_rate": 1e-3},
 }
-# CatGAN's draw-and-keep sampling gives up after this many generator draws per requested sample
-MAX_DRAWS_PER_SAMPLE = 200
 
 
 # max_epochs=None trains for about this many steps, within these bounds on the epochs: small
@@ -353,27 +352,11 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "nets_")
         _config.check_number("n_samples", n_samples, low=1, integer=True)
-        wanted = self._wanted_clusters(n_samples, cluster)
+        wanted = wanted_clusters(n_samples, cluster, self.n_clusters)
         seed = int(check_random_state(random_state).randint(0, 2**31 - 1))
         rng = torch.Generator().manual_seed(seed)
         fake, clusters = self._generate(n_samples, wanted, rng)
         return self.preprocessor_.from_tensor(fake), clusters
-
-    def _wanted_clusters(self, n_samples: int, cluster: Any) -> np.ndarray | None:
-        if cluster is None:
-            return None
-        wanted = np.asarray(cluster)
-        if wanted.ndim > 1 or (wanted.ndim == 1 and len(wanted) != n_samples):
-            raise ValueError(
-                f"cluster must be one int or {n_samples} ints (one per sample); "
-                f"got shape {wanted.shape}"
-            )
-        wanted = np.broadcast_to(wanted, (n_samples,))
-        if wanted.dtype.kind not in "iu" or wanted.min() < 0 or wanted.max() >= self.n_clusters:
-            raise ValueError(
-                f"cluster must be an integer in 0..{self.n_clusters - 1}; got {cluster!r}"
-            )
-        return wanted.astype(np.int64)
 
     def _generate(
         self, n_samples: int, wanted: np.ndarray | None, rng: torch.Generator
@@ -392,39 +375,16 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     ) -> tuple[torch.Tensor, np.ndarray]:
         """Sample an unconditional generator, labelling draws by the model's own read-out."""
         device = self._on_device(torch.zeros(0)).device
-        pools: dict[int, list[torch.Tensor]] = {k: [] for k in range(self.n_clusters)}
-        need = np.bincount(wanted, minlength=self.n_clusters) if wanted is not None else None
-        draw = max(256, 2 * n_samples)
-        drawn = 0
-        self.nets_.eval()
-        while drawn < MAX_DRAWS_PER_SAMPLE * n_samples:
-            latent = sample_latent(self.net_config_.latent, draw, rng, device)
+
+        def draw(batch: int) -> tuple[torch.Tensor, np.ndarray]:
+            latent = sample_latent(self.net_config_.latent, batch, rng, device)
             with torch.no_grad():
                 fake = self.nets_["G"](latent.z)
-                # labelled by the same read-out as predict, so a kept sample predicts as its cluster
-                labels = self._proba_tensor(fake).argmax(dim=1).numpy()
-            fake = fake.cpu()
-            drawn += draw
-            if need is None:
-                return fake[:n_samples], labels[:n_samples]
-            for k in np.flatnonzero(need):
-                have = sum(len(t) for t in pools[k])
-                pools[k].append(fake[labels == k][: need[k] - have])
-            missing = [int(k) for k in np.flatnonzero(need) if sum(map(len, pools[k])) < need[k]]
-            if not missing:
-                break
-        else:
-            raise RuntimeError(
-                f"the generator rarely produces cluster(s) {missing}: fewer than requested after "
-                f"{drawn} draws"
-            )
-        stacks = {k: torch.cat(pools[k]) for k in np.flatnonzero(need)}
-        taken = dict.fromkeys(stacks, 0)
-        rows = []
-        for k in wanted:  # type: ignore[union-attr]
-            rows.append(stacks[k][taken[k]])
-            taken[k] += 1
-        return torch.stack(rows), wanted  # type: ignore[return-value]
+            # labelled by the same read-out as predict, so a kept sample predicts as its cluster
+            return fake.cpu(), self._proba_tensor(fake).argmax(dim=1).numpy()
+
+        self.nets_.eval()
+        return draw_and_keep(draw, n_samples, wanted, self.n_clusters)
 
     # ---------------------------------------------------------------- persistence
     def save(self, path: str | os.PathLike[str]) -> None:

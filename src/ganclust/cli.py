@@ -33,14 +33,15 @@ def _estimator_params() -> dict[str, inspect.Parameter]:
     return params
 
 
+_BOOLEANS = {"true": True, "yes": True, "1": True, "on": True}
+_BOOLEANS |= {"false": False, "no": False, "0": False, "off": False}
+
+
 def _parse_bool(text: str) -> bool:
     """``true/false``, ``yes/no``, ``1/0`` or ``on/off``, in any case."""
-    value = {"true": True, "yes": True, "1": True, "on": True}.get(text.lower())
-    if value is None:
-        value = {"false": False, "no": False, "0": False, "off": False}.get(text.lower())
-    if value is None:
+    if text.lower() not in _BOOLEANS:
         raise ValueError(text)
-    return value
+    return _BOOLEANS[text.lower()]
 
 
 def _value_parser(param: inspect.Parameter) -> Callable[[str], Any]:
