@@ -17,6 +17,8 @@ from ganclust.cli import main
 from ganclust.training import cluster_logits
 
 TINY = dict(width=16, max_epochs=2, batch_size=32, latent_dim=4, device="cpu", random_state=0)
+# the views alone, without the neighbor vote on top (tests/test_neighbor_vote.py covers that)
+VIEWS = {**TINY, "read_out_neighbors": 0}
 METHODS = [ClusterGAN, InfoGAN, CatGAN]
 
 
@@ -53,7 +55,7 @@ def test_read_out_views_leave_vectors_and_strength_zero_alone():
 
 @pytest.mark.parametrize("cls", METHODS, ids=lambda c: c.__name__)
 def test_predict_proba_averages_each_image_and_its_views(cls, uint8_images):
-    model = cls(3, **TINY).fit(uint8_images)
+    model = cls(3, **VIEWS).fit(uint8_images)
     data = model._prepare(uint8_images)
     order = torch.from_numpy(model.cluster_order_)
 
@@ -81,7 +83,7 @@ def test_clustergan_transform_ends_with_the_read_out(uint8_images):
 
 def test_vectors_are_read_alone(blobs):
     X, _ = blobs
-    model = ClusterGAN(3, **TINY).fit(X)
+    model = ClusterGAN(3, **VIEWS).fit(X)
     with_flag = model.predict_proba(X)
     model.set_params(test_time_augmentation=False)
     assert np.array_equal(with_flag, model.predict_proba(X))
@@ -94,7 +96,7 @@ def test_test_time_augmentation_must_be_a_boolean(value, blobs):
 
 
 def test_a_file_saved_before_the_views_existed_reads_samples_alone(uint8_images, tmp_path):
-    model = ClusterGAN(3, **TINY).fit(uint8_images)
+    model = ClusterGAN(3, **VIEWS).fit(uint8_images)
     path = tmp_path / "model.safetensors"
     model.save(path)
     with safe_open(str(path), framework="pt") as handle:

@@ -17,6 +17,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _config
+from ._neighbors import NeighborVote
 from ._sampling import draw_and_keep, wanted_clusters
 from .latent import LatentSpec, sample_latent
 from .manifold import pseudo_labels, refined_pseudo_labels
@@ -119,8 +120,9 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         self.history_ = best.result.history
         self.n_iter_ = len(self.history_)
         self.stopped_early_ = best.result.stopped_early
-        self._set_cluster_order(best.proba)
-        self.labels_ = self._public_proba(best.proba).argmax(dim=1).numpy().astype(np.int64)
+        proba = self._fit_neighbor_vote(data, best.proba, int(seeds[-1]))
+        self._set_cluster_order(proba)
+        self.labels_ = self._public_proba(proba).argmax(dim=1).numpy().astype(np.int64)
         self._warn_collapse()
         return self
 
@@ -154,6 +156,18 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         sizes = torch.bincount(proba.argmax(dim=1), minlength=self.n_clusters).numpy()
         collapsed = len(_small_clusters(sizes)) > 0
         return _Run(score=score, index=index, result=result, collapsed=collapsed, proba=proba)
+
+    def _fit_neighbor_vote(
+        self, data: torch.Tensor, proba: torch.Tensor, seed: int
+    ) -> torch.Tensor:
+        """Keep the training samples for the neighbor vote; return the training data's read-out."""
+        self.neighbor_vote_ = None
+        if not self.read_out_neighbors:
+            return proba
+        features = batched(self._method.features, self.nets_, self._on_device(data))
+        self.neighbor_vote_ = NeighborVote.fit(features, proba, np.random.RandomState(seed))
+        # the same call as predict's, so labels_ is predict's answer on the training data
+        return self.neighbor_vote_.vote(features, self.read_out_neighbors)
 
     def _validate(self, X: Any, *, reset: bool) -> np.ndarray:
         ndim = X.ndim if hasattr(X, "ndim") else np.asarray(X).ndim
@@ -269,6 +283,10 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     def _proba_tensor(self, data: torch.Tensor) -> torch.Tensor:
         """Public cluster probabilities of preprocessed ``data`` (on any device), on the CPU."""
         data = self._on_device(data)
+        vote = getattr(self, "neighbor_vote_", None)
+        if vote is not None and self.read_out_neighbors:
+            features = batched(self._method.features, self.nets_, data)
+            return self._public_proba(vote.vote(features, self.read_out_neighbors))
         proba = cluster_proba(self._method, self.nets_, data, self._view_strength())
         return self._public_proba(proba.cpu())
 

@@ -98,8 +98,9 @@ def check_common(params: dict[str, object], n_samples: int) -> None:
         check_number("ema", params["ema"], low=0)
         if params["ema"] >= 1:
             raise ValueError(f"ema must be < 1 (0 turns the average off); got {params['ema']!r}")
-    if "refine" in params:
-        check_number("refine", params["refine"], low=0, integer=True)
+    for name in ("refine", "read_out_neighbors"):
+        if name in params:
+            check_number(name, params[name], low=0, integer=True)
     if params.get("width") is not None:
         check_number("width", params["width"], low=1, integer=True)
     for name in ("sigma", "learning_rate"):

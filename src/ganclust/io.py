@@ -17,6 +17,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from ._neighbors import NeighborVote
 from .latent import LatentSpec
 from .methods import NetConfig
 from .preprocessing import Preprocessor
@@ -37,6 +38,8 @@ def save_model(model: GANClusterer, path: str | os.PathLike[str]) -> None:
     }
     tensors.update({f"pre.{k}": v for k, v in model.preprocessor_.tensors().items()})
     tensors["labels"] = torch.from_numpy(model.labels_)
+    if model.neighbor_vote_ is not None:
+        tensors.update({f"vote.{k}": v for k, v in model.neighbor_vote_.tensors().items()})
     cfg = model.net_config_
     meta = {
         "format": FORMAT,
@@ -102,6 +105,8 @@ def load(path: str | os.PathLike[str]) -> GANClusterer:
         params = dict(meta["params"])
         # files written before the read-out's shifted views existed read each sample alone
         params.setdefault("test_time_augmentation", False)
+        # and before the neighbor vote, read the head alone
+        params.setdefault("read_out_neighbors", 0)
         model = cls(**params)
         net = meta["nets"]
         model.net_config_ = NetConfig(
@@ -115,6 +120,8 @@ def load(path: str | os.PathLike[str]) -> GANClusterer:
         nets = model._method.build(model.net_config_)
         state = {k[5:]: v for k, v in tensors.items() if k.startswith("nets.")}
         nets.load_state_dict(state, strict=True)
+        vote = {k[5:]: v for k, v in tensors.items() if k.startswith("vote.")}
+        model.neighbor_vote_ = NeighborVote.from_tensors(vote) if vote else None
     except (KeyError, TypeError, RuntimeError, ValueError) as exc:
         raise ValueError(f"{path}: not a usable ganclust model ({exc})") from None
     nets.eval()
