@@ -138,3 +138,16 @@ def test_cli_sets_the_number_of_neighbors(tmp_path):
     quick = ["--max-epochs", "1", "--quiet", "--width", "8", "--device", "cpu"]
     assert main([*argv, *quick, "--read-out-neighbors", "3"]) == 0
     assert ganclust.load(out / "model.safetensors").get_params()["read_out_neighbors"] == 3
+
+
+def test_a_file_whose_vote_does_not_fit_together_is_refused(uint8_images, tmp_path):
+    model = ClusterGAN(3, **TINY).fit(uint8_images)
+    path = tmp_path / "model.safetensors"
+    model.save(path)
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = handle.metadata()
+    tensors = load_file(str(path))
+    tensors["vote.mean"] = tensors["vote.mean"][:-1].clone()
+    save_file(tensors, str(tmp_path / "bad.safetensors"), metadata=metadata)
+    with pytest.raises(ValueError, match="not a usable ganclust model.*do not fit together"):
+        ganclust.load(tmp_path / "bad.safetensors")

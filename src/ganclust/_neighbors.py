@@ -106,10 +106,23 @@ class NeighborVote:
 
     @classmethod
     def from_tensors(cls, tensors: dict[str, torch.Tensor]) -> NeighborVote:
-        """Rebuild a vote saved with :meth:`tensors`."""
-        return cls(
-            tensors["features"].float(),
-            tensors["proba"].float(),
-            tensors["mean"].float(),
-            tensors["scale"].float(),
-        )
+        """Rebuild a vote saved with :meth:`tensors`.
+
+        Raises
+        ------
+        KeyError
+            If a tensor is missing.
+        ValueError
+            If the tensors' shapes do not fit together.
+        """
+        vote = cls(*(tensors[name].float() for name in ("features", "proba", "mean", "scale")))
+        n, width = vote.features.shape if vote.features.ndim == 2 else (-1, -1)
+        if (
+            width < 1
+            or vote.proba.ndim != 2
+            or len(vote.proba) != n
+            or vote.mean.shape != (width,)
+            or vote.scale.shape != (width,)
+        ):
+            raise ValueError("the neighbor vote's tensors do not fit together")
+        return vote

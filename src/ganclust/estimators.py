@@ -113,7 +113,10 @@ _ATTRIBUTES_DOC = """
     n_features_in_ : int
         Number of values per sample seen in ``fit``.
     nets_ : torch.nn.ModuleDict
-        The trained networks."""
+        The trained networks.
+    neighbor_vote_ : NeighborVote or None
+        The training samples the read-out votes with (their standardised trunk features and
+        cluster probabilities; see ``read_out_neighbors``), or None when it is 0."""
 
 
 class ClusterGAN(GANClusterer):
@@ -121,7 +124,8 @@ class ClusterGAN(GANClusterer):
 
     The latent is ``z = (z_n, z_c)`` with Gaussian ``z_n`` and one-hot ``z_c``; an encoder E
     inverts the generator, and the cluster of a sample is the argmax of E's categorical part
-    (averaged over shifted views of an image, see ``test_time_augmentation``).
+    (averaged over shifted views of an image, see ``test_time_augmentation``, and over the
+    sample's nearest training samples, see ``read_out_neighbors``).
     ``transform`` returns E's noise part followed by the cluster probabilities of ``predict_proba``.
 
     Parameters
@@ -228,7 +232,8 @@ class InfoGAN(GANClusterer):
     __doc__ = f"""Clustering from the discriminator with InfoGAN (Chen et al., NeurIPS 2016).
 
     The latent holds noise, a K-way categorical code and ``n_continuous`` uniform codes. A Q head
-    on the discriminator's trunk predicts the codes; the cluster of a sample is ``argmax Q(c|x)``.
+    on the discriminator's trunk predicts the codes; the cluster of a sample is ``argmax Q(c|x)``
+    (averaged as ``test_time_augmentation`` and ``read_out_neighbors`` say).
     ``transform`` returns the discriminator trunk's features.
 
     Parameters
@@ -311,7 +316,8 @@ class CatGAN(GANClusterer):
     __doc__ = f"""Clustering from the discriminator with CatGAN (Springenberg, ICLR 2016).
 
     The discriminator is a K-way classifier trained to be certain and balanced on real data and
-    uncertain on generated data; the cluster of a sample is ``argmax D(x)``. ``transform`` returns
+    uncertain on generated data; the cluster of a sample is ``argmax D(x)`` (averaged as
+    ``test_time_augmentation`` and ``read_out_neighbors`` say). ``transform`` returns
     the discriminator trunk's features. The adversarial objective is CatGAN's entropy game, so
     there is no ``loss`` parameter.
 

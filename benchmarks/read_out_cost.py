@@ -1,0 +1,92 @@
+"""What each part of the read-out costs at prediction, and what the neighbor vote adds to a file.
+
+One quickly trained model (the read-out's cost does not depend on how well it was trained) is
+read three ways on the same data in the same process: the head alone, with the shifted views,
+and with the neighbor vote (the default). Each is timed over several repeats (the
+median is reported) and as a ratio to the head alone, since absolute times are noisy here. The
+model is saved with and without the vote to compare file sizes.
+
+    python benchmarks/read_out_cost.py [--dataset mnist10k] [--repeats 5] [--out read-out-cost]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from _common import load_named, provenance, write_results
+
+from ganclust import ClusterGAN
+
+# the vote reads only the trunk's features of a new sample: its references' probabilities were
+# read (with the views) at fit, so the views cost nothing more at prediction once it is on
+READ_OUTS = {
+    "head alone": {"read_out_neighbors": 0, "test_time_augmentation": False},
+    "shifted views": {"read_out_neighbors": 0, "test_time_augmentation": True},
+    "neighbor vote (default)": {"read_out_neighbors": 5, "test_time_augmentation": True},
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="mnist10k")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--out", default="read-out-cost")
+    args = parser.parse_args()
+    loaded = load_named(args.dataset) or load_named("digits")
+    assert loaded is not None
+    X, _ = loaded
+    origin = provenance()
+    # a short fit: k-means pseudo-labels, one epoch, no refinement
+    quick = dict(init="kmeans", refine=0, max_epochs=1, random_state=0, device="cpu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = ClusterGAN(10, **quick).fit(X)
+    model.predict(X[:64])  # warm-up
+    seconds = {}
+    for name, params in READ_OUTS.items():
+        model.set_params(**params)
+        times = []
+        for _ in range(args.repeats):
+            started = time.perf_counter()
+            model.predict(X)
+            times.append(time.perf_counter() - started)
+        seconds[name] = float(np.median(times))
+    sizes = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for neighbors in (5, 0):
+            model.set_params(read_out_neighbors=neighbors)
+            if not neighbors:
+                model.neighbor_vote_ = None
+            path = Path(tmp) / f"model-{neighbors}.safetensors"
+            model.save(path)
+            sizes[neighbors] = path.stat().st_size
+    head = seconds["head alone"]
+    lines = [
+        f"`predict` on all {len(X)} samples of {args.dataset}, median of {args.repeats} repeats, "
+        f"one process; ratios to the head alone.",
+        "",
+        "| read-out | seconds | ratio |",
+        "|---|---|---|",
+        *(f"| {name} | {s:.2f} | {s / head:.1f}x |" for name, s in seconds.items()),
+        "",
+        f"Model file: {sizes[0] / 1e6:.1f} MB without the vote, {sizes[5] / 1e6:.1f} MB with it.",
+    ]
+    table = "\n".join(lines)
+    payload = {
+        "provenance": origin,
+        "dataset": args.dataset,
+        "n_samples": len(X),
+        "seconds": seconds,
+        "file_bytes": {"without_vote": sizes[0], "with_vote": sizes[5]},
+    }
+    write_results(args.out, payload, table)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
