@@ -257,6 +257,8 @@ def selection_study(runs: list[dict]) -> dict[str, float] | None:
 def _spearman(a: list[float], b: list[float]) -> float:
     from scipy.stats import spearmanr
 
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return 0.0  # undefined (every run tied); scipy would warn and return NaN
     value = spearmanr(a, b).statistic
     return float(value) if value == value else 0.0
 
