@@ -46,9 +46,12 @@ def test_predict_proba_is_the_mean_of_the_nearest_training_samples(cls, uint8_im
     assert model.neighbor_vote_.features.shape == (40, model.neighbor_vote_.mean.shape[0])
 
 
-def test_vectors_vote_too(blobs):
+def test_by_default_images_vote_and_vectors_do_not(blobs, uint8_images):
     X, _ = blobs
-    model = ClusterGAN(3, **TINY).fit(X)
+    assert ClusterGAN(3, **TINY).fit(X).neighbor_vote_ is None
+    assert ClusterGAN(3, **TINY).fit(uint8_images).neighbor_vote_ is not None
+    # asked for, vectors vote the same way
+    model = ClusterGAN(3, read_out_neighbors=5, **TINY).fit(X)
     np.testing.assert_allclose(model.predict_proba(X), _expected_vote(model, X, X, 5), atol=1e-5)
 
 
@@ -83,8 +86,8 @@ def test_clustergan_transform_ends_with_the_vote(uint8_images):
 def test_large_training_sets_keep_a_reproducible_random_reference(monkeypatch, blobs):
     monkeypatch.setattr(_neighbors, "MAX_REFERENCE", 25)
     X, _ = blobs
-    first = ClusterGAN(3, **TINY).fit(X)
-    second = ClusterGAN(3, **TINY).fit(X)
+    first = ClusterGAN(3, read_out_neighbors=5, **TINY).fit(X)
+    second = ClusterGAN(3, read_out_neighbors=5, **TINY).fit(X)
     assert first.neighbor_vote_.features.shape[0] == 25
     assert torch.equal(first.neighbor_vote_.features, second.neighbor_vote_.features)
     np.testing.assert_array_equal(first.labels_, first.predict(X))
@@ -124,7 +127,7 @@ def test_a_file_saved_before_the_vote_existed_reads_the_head(uint8_images, tmp_p
     )
 
 
-@pytest.mark.parametrize("value", [-1, 2.5, "5", None])
+@pytest.mark.parametrize("value", [-1, 2.5, "5"])
 def test_read_out_neighbors_must_be_a_non_negative_integer(value, blobs):
     with pytest.raises(ValueError, match="read_out_neighbors"):
         ClusterGAN(3, **{**TINY, "read_out_neighbors": value}).fit(blobs[0])

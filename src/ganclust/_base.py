@@ -43,6 +43,8 @@ AUTO_STEPS = 2000
 AUTO_EPOCHS = (15, 100)
 # extra initialisations trained, one at a time, while every run so far has collapsed
 COLLAPSE_RESTARTS = 2
+# what read_out_neighbors=None means for images (vectors read the head alone)
+DEFAULT_READ_OUT_NEIGHBORS = 5
 
 
 def _small_clusters(sizes: np.ndarray) -> np.ndarray:
@@ -162,12 +164,19 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     ) -> torch.Tensor:
         """Keep the training samples for the neighbor vote; return the training data's read-out."""
         self.neighbor_vote_ = None
-        if not self.read_out_neighbors:
+        if not self._read_out_neighbors():
             return proba
         features = batched(self._method.features, self.nets_, self._on_device(data))
         self.neighbor_vote_ = NeighborVote.fit(features, proba, np.random.RandomState(seed))
         # the same call as predict's, so labels_ is predict's answer on the training data
-        return self.neighbor_vote_.vote(features, self.read_out_neighbors)
+        return self.neighbor_vote_.vote(features, self._read_out_neighbors())
+
+    def _read_out_neighbors(self) -> int:
+        # None: the vote on images, where it was measured to help, and not on vectors, where it
+        # was measured to hurt (see the parameter's docstring)
+        if self.read_out_neighbors is None:
+            return DEFAULT_READ_OUT_NEIGHBORS if self.preprocessor_.is_image else 0
+        return int(self.read_out_neighbors)
 
     def _validate(self, X: Any, *, reset: bool) -> np.ndarray:
         ndim = X.ndim if hasattr(X, "ndim") else np.asarray(X).ndim
@@ -284,9 +293,9 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         """Public cluster probabilities of preprocessed ``data`` (on any device), on the CPU."""
         data = self._on_device(data)
         vote = getattr(self, "neighbor_vote_", None)
-        if vote is not None and self.read_out_neighbors:
+        if vote is not None and self._read_out_neighbors():
             features = batched(self._method.features, self.nets_, data)
-            return self._public_proba(vote.vote(features, self.read_out_neighbors))
+            return self._public_proba(vote.vote(features, self._read_out_neighbors()))
         proba = cluster_proba(self._method, self.nets_, data, self._view_strength())
         return self._public_proba(proba.cpu())
 

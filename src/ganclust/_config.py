@@ -98,9 +98,10 @@ def check_common(params: dict[str, object], n_samples: int) -> None:
         check_number("ema", params["ema"], low=0)
         if params["ema"] >= 1:
             raise ValueError(f"ema must be < 1 (0 turns the average off); got {params['ema']!r}")
-    for name in ("refine", "read_out_neighbors"):
-        if name in params:
-            check_number(name, params[name], low=0, integer=True)
+    if "refine" in params:
+        check_number("refine", params["refine"], low=0, integer=True)
+    if params.get("read_out_neighbors") is not None:
+        check_number("read_out_neighbors", params["read_out_neighbors"], low=0, integer=True)
     if params.get("width") is not None:
         check_number("width", params["width"], low=1, integer=True)
     for name in ("sigma", "learning_rate"):
