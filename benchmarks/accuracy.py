@@ -290,8 +290,9 @@ def format_table(rows: list[dict], seeds: int) -> str:
     if studied:
         lines += [
             "",
-            "Read-out: the same fits read their default way (`read_out_neighbors=5` and, for "
-            "images, `test_time_augmentation=True`: the table above) and with parts of it off.",
+            "Read-out: the same fits read their default way (the table above) and with parts "
+            "of it off: the neighbor vote (`read_out_neighbors`), then also the shifted views "
+            "(`test_time_augmentation`, images only).",
             "",
             "| dataset | method | read-out | ACC | default's gain (mean) | better / worse |",
             "|---|---|---|---|---|---|",
