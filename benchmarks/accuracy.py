@@ -259,8 +259,7 @@ def _spearman(a: list[float], b: list[float]) -> float:
 
     if np.ptp(a) == 0 or np.ptp(b) == 0:
         return 0.0  # undefined (every run tied); scipy would warn and return NaN
-    value = spearmanr(a, b).statistic
-    return float(value) if value == value else 0.0
+    return float(spearmanr(a, b).statistic)
 
 
 def format_table(rows: list[dict], seeds: int) -> str:

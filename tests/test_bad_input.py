@@ -263,16 +263,15 @@ def test_load_truncated_model(tmp_path, saved_bytes):
 
 
 def test_load_model_with_missing_weights(tmp_path, fitted):
-    from safetensors import safe_open
+    from _model_files import rewrite_model
 
     good = tmp_path / "good.safetensors"
     fitted.save(good)
-    with safe_open(str(good), framework="pt") as handle:
-        metadata = handle.metadata()
-        tensors = {k: handle.get_tensor(k) for k in handle.keys()}
-    tensors.pop(next(k for k in tensors if k.startswith("nets.")))
-    bad = tmp_path / "bad.safetensors"
-    save_file(tensors, str(bad), metadata=metadata)
+
+    def drop_one_weight(meta, tensors):
+        tensors.pop(next(k for k in tensors if k.startswith("nets.")))
+
+    bad = rewrite_model(good, tmp_path / "bad.safetensors", drop_one_weight)
     with pytest.raises(ValueError, match="not a usable ganclust model"):
         ganclust.load(bad)
 

@@ -164,12 +164,13 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     ) -> torch.Tensor:
         """Keep the training samples for the neighbor vote; return the training data's read-out."""
         self.neighbor_vote_ = None
-        if not self._read_out_neighbors():
+        n_neighbors = self._read_out_neighbors()
+        if not n_neighbors:
             return proba
         features = batched(self._method.features, self.nets_, self._on_device(data))
         self.neighbor_vote_ = NeighborVote.fit(features, proba, np.random.RandomState(seed))
         # the same call as predict's, so labels_ is predict's answer on the training data
-        return self.neighbor_vote_.vote(features, self._read_out_neighbors())
+        return self.neighbor_vote_.vote(features, n_neighbors)
 
     def _read_out_neighbors(self) -> int:
         # None: the vote on images, where it was measured to help, and not on vectors, where it
@@ -293,9 +294,10 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         """Public cluster probabilities of preprocessed ``data`` (on any device), on the CPU."""
         data = self._on_device(data)
         vote = getattr(self, "neighbor_vote_", None)
-        if vote is not None and self._read_out_neighbors():
+        n_neighbors = self._read_out_neighbors() if vote is not None else 0
+        if n_neighbors:
             features = batched(self._method.features, self.nets_, data)
-            return self._public_proba(vote.vote(features, self._read_out_neighbors()))
+            return self._public_proba(vote.vote(features, n_neighbors))
         proba = cluster_proba(self._method, self.nets_, data, self._view_strength())
         return self._public_proba(proba.cpu())
 
