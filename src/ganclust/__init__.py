@@ -4,11 +4,9 @@ Three methods behind one scikit-learn API: :class:`ClusterGAN` (an encoder inver
 generator), :class:`InfoGAN` and :class:`CatGAN` (the cluster is read from the discriminator).
 """
 
-from .estimators import CatGAN, ClusterCollapseWarning, ClusterGAN, InfoGAN
-from .io import load
+from ._version import __version__
+from .estimators import CatGAN, ClusterCollapseWarning, ClusterGAN, InfoGAN, load
 from .metrics import ari, clustering_accuracy, evaluate, nmi, purity
-
-__version__ = "0.1.0"
 
 __all__ = [
     "CatGAN",

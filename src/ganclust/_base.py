@@ -1,13 +1,15 @@
-"""What every ganclust estimator shares: validation, training runs, read-out, sampling, saving.
+"""The scikit-learn shell every ganclust estimator shares.
 
-The concrete estimators in :mod:`ganclust.estimators` only declare their parameters.
+``fit`` reads as the data flow: resolve every setting once → preprocess → train the
+initialisations (pseudo-labels, refinement, selection) → freeze the read-out → set the fitted
+state, in one place. Each step is a function of its own module that returns plain values;
+``predict``, ``transform``, ``sample`` and ``save`` delegate to the frozen state.
 """
 
 from __future__ import annotations
 
 import os
 import warnings
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,52 +18,16 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from . import _config
-from ._neighbors import NeighborVote
+from . import _checkpoint, _state
+from ._fit import Initialisations, fit_initialisations, small_clusters
+from ._params import Rule, resolve
 from ._sampling import draw_and_keep, wanted_clusters
-from .latent import LatentSpec, sample_latent
-from .manifold import pseudo_labels, refined_pseudo_labels
-from .methods import ESTIMATOR_WEIGHTS, METHODS, Method, NetConfig, Weights
-from .nets import resolve_backbone
-from .preprocessing import Preprocessor, check_sample_shape, input_dtype_of
-from .selection import stability_score
-from .training import TrainConfig, TrainResult, batched, cluster_logits, cluster_proba, train
-
-# a cluster holding less than this fraction of its fair share (1/K) counts as collapsed
-COLLAPSE_FRACTION = 0.1
-DEFAULT_WIDTH = {"mlp": 256, "conv": 32, "seed-dcgan": 64}
-# what ``None`` means for latent_dim and batch_size: the seed article's values for its backbone
-AUTO_SETTINGS = {
-    "seed-dcgan": {"latent_dim": 128, "batch_size": 32, "learning_rate": 2e-4},
-    "default": {"latent_dim": 30, "batch_size": 64, "learning_rate": 1e-3},
-}
-
-
-# max_epochs=None trains for about this many steps, within these bounds on the epochs: small
-# data sets need many epochs (digits: 0.926 ACC after 15, 0.944 after 60), large ones few
-AUTO_STEPS = 2000
-AUTO_EPOCHS = (15, 100)
-# extra initialisations trained, one at a time, while every run so far has collapsed
-COLLAPSE_RESTARTS = 2
-# what read_out_neighbors=None means for images (vectors read the head alone)
-DEFAULT_READ_OUT_NEIGHBORS = 5
-
-
-def _small_clusters(sizes: np.ndarray) -> np.ndarray:
-    """Indices of the clusters holding under COLLAPSE_FRACTION of their fair share."""
-    return np.flatnonzero(sizes < COLLAPSE_FRACTION * sizes.sum() / len(sizes))
-
-
-@dataclass
-class _Run:
-    """One trained initialisation and what model selection needs to know of it."""
-
-    score: float
-    index: int
-    result: TrainResult
-    collapsed: bool
-    # (N, K) cluster probabilities of the training data, on the CPU, for the kept run's labels
-    proba: torch.Tensor
+from ._state import FittedState
+from .latent import sample_latent
+from .methods import METHODS, Method
+from .preprocess import Preprocessor, check_sample_shape, input_dtype_of
+from .readout import freeze
+from .training import batched
 
 
 class ClusterCollapseWarning(UserWarning):
@@ -72,8 +38,8 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     """Behaviour shared by every ganclust estimator; use a concrete subclass."""
 
     _method_name = ""
-    # the adversarial loss for estimators that have no ``loss`` parameter
-    _fixed_loss = "bce"
+    # this estimator's public parameters and their constraints (see ganclust._params)
+    _parameter_constraints: dict[str, Rule] = {}
 
     @property
     def _method(self) -> Method:
@@ -97,87 +63,67 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         """
         dtype = input_dtype_of(X)
         X = self._validate(X, reset=True)
-        params = self.get_params()
-        _config.check_common(params, n_samples=X.shape[0])
-        device = _config.resolve_device(self.device)
-        self.preprocessor_ = Preprocessor.fit(X, dtype)
-        data = self.preprocessor_.to_tensor(X)
-        self.net_config_ = self._net_config(self.preprocessor_.data_shape)
-        # one seed per possible run (n_init, then restarts after collapse) and one for selection
-        seeds = check_random_state(self.random_state).randint(
-            0, 2**31 - 1, size=self.n_init + COLLAPSE_RESTARTS + 1
+        preprocessor = Preprocessor.fit(X, dtype)
+        settings = resolve(self.get_params(), self._method_name, preprocessor, len(X))
+        data = preprocessor.to_tensor(X)
+        inits = fit_initialisations(settings, data, self._progress_factory(settings.n_init))
+        best = inits.best
+        readout, proba = freeze(
+            self._method_name,
+            best.result.nets,
+            data,
+            best.proba,
+            settings.view_strength,
+            settings.read_out_neighbors,
+            inits.selection_seed,
         )
-        runs: list[_Run] = []
-        for i, seed in enumerate(seeds[:-1]):
-            if i >= self.n_init and any(not run.collapsed for run in runs):
-                break
-            runs.append(self._train_run(data, int(seed), int(seeds[-1]), device, i))
-        self.init_scores_ = np.array([run.score for run in runs])
-        self.init_collapsed_ = np.array([run.collapsed for run in runs])
-        self.n_restarts_ = len(runs) - self.n_init
-        # a run that leaves a cluster (nearly) empty loses to any that does not, whatever its score
-        best = max(runs, key=lambda run: (not run.collapsed, run.score, -run.index))
-        self.best_init_ = best.index
-        self.nets_ = best.result.nets
-        self.history_ = best.result.history
-        self.n_iter_ = len(self.history_)
-        self.stopped_early_ = best.result.stopped_early
-        proba = self._fit_neighbor_vote(data, best.proba, int(seeds[-1]))
-        self._set_cluster_order(proba)
-        self.labels_ = self._public_proba(proba).argmax(dim=1).numpy().astype(np.int64)
-        self._warn_collapse()
+        labels = proba.argmax(dim=1).numpy().astype(np.int64)
+        self._set_state(
+            FittedState(
+                settings=settings,
+                preprocessor=preprocessor,
+                nets=best.result.nets,
+                readout=readout,
+                labels=labels,
+                cluster_sizes=np.bincount(labels, minlength=settings.n_clusters),
+                history=best.result.history,
+                init_scores=np.array([run.score for run in inits.runs]),
+                init_collapsed=np.array([run.collapsed for run in inits.runs]),
+                best_init=best.index,
+                n_restarts=inits.n_restarts,
+                stopped_early=best.result.stopped_early,
+                n_features_in=int(np.prod(X.shape[1:])),
+            )
+        )
+        self._warn_collapse(inits)
         return self
 
-    def _train_run(
-        self, data: torch.Tensor, seed: int, selection_seed: int, device: torch.device, index: int
-    ) -> _Run:
-        """Train one initialisation: the GAN with the first pseudo-labels, then the refinements."""
-        method = self._method
-        config = self._train_config(seed, device, len(data))
-        refine_epochs = max(1, config.max_epochs // 3)
-        progress = self._callback(index, config.max_epochs + self.refine * refine_epochs)
-        config.pseudo = pseudo_labels(data, self.n_clusters, self.init, seed)
-        result = train(data, config, progress)
-        on_device = data.to(device)
-        for round_ in range(1, self.refine + 1):
-            features = batched(method.features, result.nets, on_device)
-            current = cluster_logits(method, result.nets, on_device).argmax(dim=1)
-            config.pseudo = refined_pseudo_labels(features, current, self.n_clusters, seed + round_)
-            config.max_epochs = refine_epochs
-            more = train(data, config, progress, nets=result.nets)
-            result.history.extend({**row, "refine": round_} for row in more.history)
-            result.stopped_early = more.stopped_early
-        for epoch, row in enumerate(result.history, start=1):
-            row["epoch"] = epoch
-        if progress is not None:
-            progress.close()
-        # the score runs the networks, so it needs the data on their device (CUDA included)
-        strength = self._augment_strength()
-        score = stability_score(method, result.nets, on_device, selection_seed, strength)
-        proba = cluster_proba(method, result.nets, on_device, self._view_strength()).cpu()
-        sizes = torch.bincount(proba.argmax(dim=1), minlength=self.n_clusters).numpy()
-        collapsed = len(_small_clusters(sizes)) > 0
-        return _Run(score=score, index=index, result=result, collapsed=collapsed, proba=proba)
+    def _set_state(self, state: FittedState) -> None:
+        """The one writer of the fitted attributes."""
+        self.state_ = state
+        self.settings_ = state.settings
+        self.preprocessor_ = state.preprocessor
+        self.nets_ = state.nets
+        self.readout_ = state.readout
+        self.neighbor_vote_ = state.readout.vote
+        self.cluster_order_ = state.readout.cluster_order
+        self.labels_ = state.labels
+        self.cluster_sizes_ = state.cluster_sizes
+        self.history_ = state.history
+        self.n_iter_ = len(state.history)
+        self.init_scores_ = state.init_scores
+        self.init_collapsed_ = state.init_collapsed
+        self.best_init_ = state.best_init
+        self.n_restarts_ = state.n_restarts
+        self.stopped_early_ = state.stopped_early
+        self.n_features_in_ = state.n_features_in
 
-    def _fit_neighbor_vote(
-        self, data: torch.Tensor, proba: torch.Tensor, seed: int
-    ) -> torch.Tensor:
-        """Keep the training samples for the neighbor vote; return the training data's read-out."""
-        self.neighbor_vote_ = None
-        n_neighbors = self._read_out_neighbors()
-        if not n_neighbors:
-            return proba
-        features = batched(self._method.features, self.nets_, self._on_device(data))
-        self.neighbor_vote_ = NeighborVote.fit(features, proba, np.random.RandomState(seed))
-        # the same call as predict's, so labels_ is predict's answer on the training data
-        return self.neighbor_vote_.vote(features, n_neighbors)
+    def _progress_factory(self, n_init: int):
+        if not self.verbose:
+            return None
+        from ._progress import ProgressCallback
 
-    def _read_out_neighbors(self) -> int:
-        # None: the vote on images, where it was measured to help, and not on vectors, where it
-        # was measured to hurt (see the parameter's docstring)
-        if self.read_out_neighbors is None:
-            return DEFAULT_READ_OUT_NEIGHBORS if self.preprocessor_.is_image else 0
-        return int(self.read_out_neighbors)
+        return lambda index, total: ProgressCallback(total, init=index, n_init=n_init)
 
     def _validate(self, X: Any, *, reset: bool) -> np.ndarray:
         ndim = X.ndim if hasattr(X, "ndim") else np.asarray(X).ndim
@@ -197,112 +143,21 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             check_sample_shape(X, self.preprocessor_.input_shape, type(self).__name__)
         return X
 
-    def _auto(self, name: str, backbone: str) -> Any:
-        value = getattr(self, name)
-        if value is None:
-            return AUTO_SETTINGS.get(backbone, AUTO_SETTINGS["default"])[name]
-        return value
-
-    def _net_config(self, data_shape: tuple[int, ...]) -> NetConfig:
-        backbone = resolve_backbone(self.backbone, data_shape)
-        width = self.width or DEFAULT_WIDTH[backbone]
-        latent = LatentSpec(
-            noise_dim=self._auto("latent_dim", backbone),
-            n_clusters=self.n_clusters,
-            sigma=getattr(self, "sigma", 1.0),
-            n_continuous=getattr(self, "n_continuous", 0),
-            conditional=self._method.conditional,
-        )
-        return NetConfig(backbone, tuple(data_shape), width, latent)
-
-    def _loss_weight(self, name: str) -> float:
-        # an estimator whose weight may be None overrides this to resolve it from the data
-        return float(getattr(self, name))
-
-    def _augment_strength(self) -> float:
-        return float(getattr(self, "augment_strength", 1.0))
-
-    def _view_strength(self) -> float:
-        # the read-out's shifted views scale with the training augmentation, which taught the
-        # head to give them the same cluster; 0 reads each sample alone
-        if not getattr(self, "test_time_augmentation", False):
-            return 0.0
-        return self._augment_strength()
-
-    def _max_epochs(self, n_samples: int, batch_size: int) -> int:
-        if self.max_epochs is not None:
-            return int(self.max_epochs)
-        steps_per_epoch = max(1, n_samples // batch_size)
-        return int(np.clip(-(-AUTO_STEPS // steps_per_epoch), *AUTO_EPOCHS))
-
-    def _train_config(self, seed: int, device: torch.device, n_samples: int) -> TrainConfig:
-        weights = Weights(
-            **{n: self._loss_weight(n) for n in ESTIMATOR_WEIGHTS if hasattr(self, n)}
-        )
-        loss = getattr(self, "loss", self._fixed_loss)
-        batch_size = self._auto("batch_size", self.net_config_.backbone)
-        return TrainConfig(
-            method=self._method,
-            nets=self.net_config_,
-            weights=weights,
-            loss=loss,
-            n_critic=getattr(self, "n_critic", 1),
-            learning_rate=self._auto("learning_rate", self.net_config_.backbone),
-            batch_size=batch_size,
-            max_epochs=self._max_epochs(n_samples, batch_size),
-            tol=self.tol,
-            n_iter_no_change=self.n_iter_no_change,
-            seed=seed,
-            device=device,
-            betas=(0.5, 0.9) if loss == "wgan-gp" else (0.5, 0.999),
-            ema=float(self.ema),
-        )
-
-    def _callback(self, init: int, total_epochs: int):
-        if not self.verbose:
-            return None
-        from ._progress import ProgressCallback
-
-        return ProgressCallback(total_epochs, init=init, n_init=self.n_init)
-
-    def _set_cluster_order(self, proba: torch.Tensor) -> None:
-        # Canonical order: public cluster 0 is the largest on the training data, so labels are
-        # contiguous from 0 and the numbering does not depend on which internal code won.
-        counts = torch.bincount(proba.argmax(dim=1), minlength=self.n_clusters)
-        self.cluster_order_ = np.argsort(-counts.numpy(), kind="stable").astype(np.int64)
-        self.cluster_sizes_ = counts.numpy()[self.cluster_order_].astype(np.int64)
-
-    def _warn_collapse(self) -> None:
-        small = _small_clusters(self.cluster_sizes_)
+    def _warn_collapse(self, inits: Initialisations) -> None:
+        small = small_clusters(self.cluster_sizes_)
         if len(small):
             sizes = ", ".join(f"{k} ({self.cluster_sizes_[k]} samples)" for k in small)
             warnings.warn(
                 f"{type(self).__name__}: cluster(s) {sizes} are empty or nearly empty out of "
-                f"{len(self.labels_)} samples; try n_init > 1, more epochs or fewer clusters",
+                f"{len(self.labels_)} samples after {len(inits.runs)} initialisation(s); try "
+                "n_init > 1, more epochs or fewer clusters",
                 ClusterCollapseWarning,
                 stacklevel=3,
             )
 
     # ---------------------------------------------------------------- read-out
-    def _on_device(self, t: torch.Tensor) -> torch.Tensor:
-        return t.to(next(self.nets_.parameters()).device)
-
-    def _public_proba(self, proba: torch.Tensor) -> torch.Tensor:
-        return proba[:, torch.from_numpy(self.cluster_order_)]
-
-    def _proba_tensor(self, data: torch.Tensor) -> torch.Tensor:
-        """Public cluster probabilities of preprocessed ``data`` (on any device), on the CPU."""
-        data = self._on_device(data)
-        vote = getattr(self, "neighbor_vote_", None)
-        n_neighbors = self._read_out_neighbors() if vote is not None else 0
-        if n_neighbors:
-            features = batched(self._method.features, self.nets_, data)
-            return self._public_proba(vote.vote(features, n_neighbors))
-        proba = cluster_proba(self._method, self.nets_, data, self._view_strength())
-        return self._public_proba(proba.cpu())
-
     def _prepare(self, X: Any) -> torch.Tensor:
-        check_is_fitted(self, "nets_")
+        check_is_fitted(self, "state_")
         return self.preprocessor_.to_tensor(self._validate(X, reset=False))
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -318,7 +173,7 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         numpy.ndarray of shape (n_samples, n_clusters)
             Rows sum to 1.
         """
-        return self._proba_tensor(self._prepare(X)).double().numpy()
+        return self.readout_.proba(self.nets_, self._prepare(X)).double().numpy()
 
     def predict(self, X: Any) -> np.ndarray:
         """Cluster of each sample (the argmax of :meth:`predict_proba`).
@@ -333,7 +188,8 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         numpy.ndarray of shape (n_samples,)
             Cluster ids in ``0 .. n_clusters - 1``; cluster 0 is the largest on the training data.
         """
-        return self._proba_tensor(self._prepare(X)).argmax(dim=1).numpy().astype(np.int64)
+        proba = self.readout_.proba(self.nets_, self._prepare(X))
+        return proba.argmax(dim=1).numpy().astype(np.int64)
 
     def transform(self, X: Any) -> np.ndarray:
         """Embed samples in the model's latent space (see the class docstring for which).
@@ -348,13 +204,17 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         numpy.ndarray of shape (n_samples, n_components)
             float32 embedding.
         """
-        data = self._on_device(self._prepare(X))
+        data = self._prepare(X).to(self._device)
         out = batched(self._method.embed, self.nets_, data).cpu().numpy()
         if self._method.embed_ends_with_clusters:
-            # the cluster part is predict_proba's read-out (with its shifted views, if any), so
-            # that its argmax is predict's answer
-            out[:, -self.n_clusters :] = self._proba_tensor(data).numpy()
+            # the cluster part is predict_proba's read-out, so that its argmax is predict's
+            k = self.settings_.n_clusters
+            out[:, -k:] = self.readout_.proba(self.nets_, data).numpy()
         return out
+
+    @property
+    def _device(self) -> torch.device:
+        return next(self.nets_.parameters()).device
 
     # ---------------------------------------------------------------- generation
     def sample(
@@ -378,42 +238,52 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             Samples in the training data's format: its shape, scale and dtype.
         clusters : numpy.ndarray of shape (n_samples,)
             The cluster of each sample.
+
+        Raises
+        ------
+        RuntimeError
+            If the model was fitted with ``adversarial=False`` and so has no generator.
         """
-        check_is_fitted(self, "nets_")
-        _config.check_number("n_samples", n_samples, low=1, integer=True)
-        wanted = wanted_clusters(n_samples, cluster, self.n_clusters)
+        check_is_fitted(self, "state_")
+        if not self.settings_.adversarial:
+            raise RuntimeError(
+                f"this {type(self).__name__} was fitted with adversarial=False, so it has no "
+                "generator to sample from; refit with adversarial=True"
+            )
+        Rule("int", "samples to generate", low=1).check("n_samples", n_samples)
+        wanted = wanted_clusters(n_samples, cluster, self.settings_.n_clusters)
         seed = int(check_random_state(random_state).randint(0, 2**31 - 1))
         rng = torch.Generator().manual_seed(seed)
-        fake, clusters = self._generate(n_samples, wanted, rng)
+        if self._method.conditional:
+            fake, clusters = self._generate(n_samples, wanted, rng)
+        else:
+            fake, clusters = self._draw_and_keep(n_samples, wanted, rng)
         return self.preprocessor_.from_tensor(fake), clusters
 
     def _generate(
         self, n_samples: int, wanted: np.ndarray | None, rng: torch.Generator
     ) -> tuple[torch.Tensor, np.ndarray]:
         internal = None if wanted is None else torch.from_numpy(self.cluster_order_[wanted])
-        device = self._on_device(torch.zeros(0)).device
-        latent = sample_latent(self.net_config_.latent, n_samples, rng, device, internal)
+        latent = sample_latent(self.settings_.nets.latent, n_samples, rng, self._device, internal)
         self.nets_.eval()
         with torch.no_grad():
             fake = self.nets_["G"](latent.z).cpu()
-        public = np.argsort(self.cluster_order_)
-        return fake, public[latent.clusters.cpu().numpy()]
+        return fake, self.readout_.public_of_internal()[latent.clusters.cpu().numpy()]
 
     def _draw_and_keep(
         self, n_samples: int, wanted: np.ndarray | None, rng: torch.Generator
     ) -> tuple[torch.Tensor, np.ndarray]:
         """Sample an unconditional generator, labelling draws by the model's own read-out."""
-        device = self._on_device(torch.zeros(0)).device
 
         def draw(batch: int) -> tuple[torch.Tensor, np.ndarray]:
-            latent = sample_latent(self.net_config_.latent, batch, rng, device)
+            latent = sample_latent(self.settings_.nets.latent, batch, rng, self._device)
             with torch.no_grad():
                 fake = self.nets_["G"](latent.z)
             # labelled by the same read-out as predict, so a kept sample predicts as its cluster
-            return fake.cpu(), self._proba_tensor(fake).argmax(dim=1).numpy()
+            return fake.cpu(), self.readout_.proba(self.nets_, fake).argmax(dim=1).numpy()
 
         self.nets_.eval()
-        return draw_and_keep(draw, n_samples, wanted, self.n_clusters)
+        return draw_and_keep(draw, n_samples, wanted, self.settings_.n_clusters)
 
     # ---------------------------------------------------------------- persistence
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -427,10 +297,9 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         path : str or os.PathLike
             Destination file.
         """
-        from .io import save_model
-
-        check_is_fitted(self, "nets_")
-        save_model(self, path)
+        check_is_fitted(self, "state_")
+        tensors, meta = _state.to_file(self.state_, self._method_name, self.get_params())
+        _checkpoint.write_model(path, tensors, meta)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

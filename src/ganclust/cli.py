@@ -1,12 +1,15 @@
 """The command line: ``ganclust fit | predict | sample | evaluate | datasets``.
 
-The estimator flags are generated from the estimators' ``__init__`` signatures, one to one:
-``--n-clusters`` sets ``n_clusters``. Bad input exits with status 2 and one line on stderr.
+The estimator flags are generated from the estimators' signatures and the constraint table of
+:mod:`ganclust._params`, one to one: ``--n-clusters`` sets ``n_clusters``, and ``--option
+KEY=VALUE`` sets one research option. ``fit --help`` shows the common flags; ``--help-all`` every
+flag. Bad input exits with status 2 and one line on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import inspect
 import json
 import os
@@ -18,20 +21,24 @@ from typing import Any
 
 import numpy as np
 
+from ._params import OPTIONS, PARAMETERS, Rule
+from ._version import __version__
 from .estimators import ESTIMATORS
-from .runs import RunFolder, write_labels
 
 EXIT_BAD_INPUT = 2
-
-
-def _estimator_params() -> dict[str, inspect.Parameter]:
-    params: dict[str, inspect.Parameter] = {}
-    for cls in ESTIMATORS.values():
-        for name, p in inspect.signature(cls.__init__).parameters.items():
-            if name != "self":
-                params.setdefault(name, p)
-    return params
-
+# the estimator flags ``fit --help`` shows; the rest are under --help-all
+COMMON = (
+    "n_clusters",
+    "max_epochs",
+    "batch_size",
+    "learning_rate",
+    "n_init",
+    "backbone",
+    "adversarial",
+    "recipe",
+    "device",
+    "random_state",
+)
 
 _BOOLEANS = {"true": True, "yes": True, "1": True, "on": True}
 _BOOLEANS |= {"false": False, "no": False, "0": False, "off": False}
@@ -44,72 +51,140 @@ def _parse_bool(text: str) -> bool:
     return _BOOLEANS[text.lower()]
 
 
-def _value_parser(param: inspect.Parameter) -> Callable[[str], Any]:
-    annotation = str(param.annotation)
-    optional = "None" in annotation
-    base: Callable[[str], Any] = str
-    if "bool" in annotation:
-        base = _parse_bool
-    elif "int" in annotation:
-        base = int
-    elif "float" in annotation:
-        base = float
+def value_parser(rule: Rule) -> Callable[[str], Any]:
+    """Parse one flag's text as the table's rule says."""
+    kinds: dict[str, Callable[[str], Any]] = {
+        "int": int,
+        "random_state": int,
+        "float": float,
+        "bool": _parse_bool,
+    }
+    base = kinds.get(rule.kind, str)
 
     def parse(text: str) -> Any:
-        if optional and text.lower() == "none":
+        if rule.none and text.lower() in ("none", "auto"):
             return None
         return base(text)
 
     # argparse names the type in its error messages ("invalid bool value: 'maybe'")
-    parse.__name__ = "bool" if base is _parse_bool else base.__name__
+    parse.__name__ = getattr(base, "__name__", "str").lstrip("_").replace("parse_", "")
     return parse
 
 
-def _add_data_args(parser: argparse.ArgumentParser, required: bool) -> None:
+def _estimator_params() -> dict[str, inspect.Parameter]:
+    params: dict[str, inspect.Parameter] = {}
+    for cls in ESTIMATORS.values():
+        for name, p in inspect.signature(cls.__init__).parameters.items():
+            if name not in ("self", "options"):
+                params.setdefault(name, p)
+    return params
+
+
+def _flag_help(name: str, rule: Rule, default: Any) -> str:
+    shown = f"auto ({rule.auto})" if default is None and rule.auto else repr(default)
+    if rule.kind == "choice":
+        return f"{rule.help}: {', '.join(rule.choices)} (default: {shown})"
+    return f"{rule.help} (default: {shown})"
+
+
+def _all_flags(parser: argparse.ArgumentParser) -> list[str]:
+    """Every option string of ``parser`` and of its subcommands."""
+    flags = []
+    for action in parser._actions:
+        flags += action.option_strings
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                flags += _all_flags(child)
+    return flags
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line and a hint, with a guess for a misspelt flag."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        if "unrecognized arguments:" in message:
+            flags = [a for a in message.split(":", 1)[1].split() if a.startswith("--")]
+            known = _all_flags(self)
+            for flag in flags:
+                close = difflib.get_close_matches(flag.split("=")[0], known, n=1)
+                if close:
+                    message += f" (did you mean {close[0]}?)"
+                    break
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n(see {self.prog} --help)\n")
+
+
+def _add_data_args(parser: argparse.ArgumentParser, required: bool, show_all: bool) -> None:
     parser.add_argument(
         "--data",
         required=required,
         help="a dataset name (see `ganclust datasets`) or a .npy/.npz/.csv/.tsv file or image "
-        "folder" + ("" if required else "; default: the bundled sklearn digits"),
+        "folder" + ("" if required else " (default: the bundled sklearn digits)"),
     )
     parser.add_argument("--label-column", help="CSV/TSV column holding labels (name or index)")
-    parser.add_argument("--split", default="train", help="split of a named dataset")
-    parser.add_argument("--mirror", help="base URL to download named datasets from")
-    parser.add_argument("--image-size", help="resize an image folder's images to HxW (e.g. 28x28)")
+    hidden = argparse.SUPPRESS
+    parser.add_argument(
+        "--split", default="train", help="split of a named dataset" if show_all else hidden
+    )
+    parser.add_argument(
+        "--mirror", help="base URL to download named datasets from" if show_all else hidden
+    )
+    parser.add_argument(
+        "--image-size",
+        help="resize an image folder's images to HxW (e.g. 28x28)" if show_all else hidden,
+    )
     parser.add_argument(
         "--no-verify",
         action="store_true",
-        help="use a downloaded file that has no pinned checksum (USPS)",
+        help="use a downloaded file that has no pinned checksum (USPS)" if show_all else hidden,
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser for every subcommand."""
-    parser = argparse.ArgumentParser(prog="ganclust", description=__doc__.splitlines()[0])
-    from . import __version__
-
-    parser.add_argument("--version", action="version", version=f"ganclust {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    fit = sub.add_parser("fit", help="train a model and write a run folder")
-    _add_data_args(fit, required=False)
+def _add_fit_parser(sub: Any, show_all: bool) -> None:
+    fit = sub.add_parser(
+        "fit", help="train a model and write a run folder", add_help=True, allow_abbrev=False
+    )
+    _add_data_args(fit, required=False, show_all=show_all)
     fit.add_argument("--method", choices=sorted(ESTIMATORS), default="clustergan")
     fit.add_argument("--out", help="run folder to write (default: runs/<data>-<method>)")
     fit.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     fit.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
-    group = fit.add_argument_group("estimator parameters (see the estimator's docstring)")
+    fit.add_argument("--help-all", action="store_true", help="show every flag and exit")
+    common = fit.add_argument_group("common estimator parameters")
+    advanced = fit.add_argument_group(
+        "advanced (the methods' paper knobs, and research options as --option KEY=VALUE)"
+    )
     for name, param in _estimator_params().items():
+        rule = PARAMETERS[name]
+        group = common if name in COMMON else advanced
+        shown = name in COMMON or show_all
         group.add_argument(
             "--" + name.replace("_", "-"),
             dest="param_" + name,
-            type=_value_parser(param),
+            type=value_parser(rule),
             default=argparse.SUPPRESS,
-            help=f"default: {param.default!r}",
+            metavar=name.upper(),
+            help=_flag_help(name, rule, param.default) if shown else argparse.SUPPRESS,
         )
+    option_help = "; ".join(f"{k}: {r.help}" for k, r in OPTIONS.items())
+    advanced.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=("a research option, repeatable. " + option_help) if show_all else argparse.SUPPRESS,
+    )
+
+
+def build_parser(show_all: bool = False) -> argparse.ArgumentParser:
+    """The argument parser for every subcommand (``show_all``: list the advanced flags too)."""
+    parser = Parser(prog="ganclust", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"ganclust {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    _add_fit_parser(sub, show_all)
 
     predict = sub.add_parser("predict", help="assign samples to clusters with a saved model")
     predict.add_argument("model", help="a model.safetensors file or a run folder")
-    _add_data_args(predict, required=True)
+    _add_data_args(predict, required=True, show_all=True)
     predict.add_argument("--out", help="CSV file to write (default: print to stdout)")
 
     sample = sub.add_parser("sample", help="generate samples with a saved model")
@@ -121,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = sub.add_parser("evaluate", help="score a saved model against known labels")
     evaluate.add_argument("model", help="a model.safetensors file or a run folder")
-    _add_data_args(evaluate, required=True)
+    _add_data_args(evaluate, required=True, show_all=True)
 
     datasets = sub.add_parser("datasets", help="list the named datasets and whether cached")
     datasets.add_argument("--data-home", help="cache folder (default: $GANCLUST_DATA or XDG)")
@@ -130,17 +205,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    if getattr(args, "help_all", False):
+        build_parser(show_all=True).parse_args(["fit", "--help"])
     try:
         return COMMANDS[args.command](args)
+    except BrokenPipeError:
+        # the reader (e.g. `| head`) closed the pipe: not an error of ours
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except (ValueError, OSError, RuntimeError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"ganclust {args.command}: error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except BrokenPipeError:
-        # the reader (e.g. `| head`) closed the pipe: not an error of ours
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silences the flush at exit
-        return 0
     except KeyboardInterrupt:
         print("ganclust: interrupted", file=sys.stderr)
         return 130
@@ -173,13 +252,26 @@ def _load_data(args: argparse.Namespace, default: str | None = None):
     return spec, X, y
 
 
-def _model_path(path: str) -> Path:
-    candidate = Path(path)
-    return candidate / "model.safetensors" if candidate.is_dir() else candidate
+def parse_options(items: Sequence[str], method: str) -> dict[str, Any]:
+    """``--option KEY=VALUE`` flags as an ``options`` dict, each value parsed by its rule."""
+    options: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or key not in OPTIONS:
+            known = ", ".join(OPTIONS)
+            raise ValueError(f"--option {item!r} is not KEY=VALUE with KEY one of {known}")
+        try:
+            options[key] = value_parser(OPTIONS[key])(text)
+        except ValueError:
+            raise ValueError(f"--option {key}: cannot read {text!r} as {OPTIONS[key].kind}") from None
+    return options
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
     """``ganclust fit``: train, then write the run folder."""
+    from .runs import RunFolder
+
     params = {k[len("param_") :]: v for k, v in vars(args).items() if k.startswith("param_")}
     cls = ESTIMATORS[args.method]
     accepted = inspect.signature(cls.__init__).parameters
@@ -187,68 +279,75 @@ def cmd_fit(args: argparse.Namespace) -> int:
     if foreign:
         flags = ", ".join("--" + n.replace("_", "-") for n in foreign)
         raise ValueError(f"{flags} does not apply to --method {args.method}")
+    if args.option:
+        params["options"] = parse_options(args.option, args.method)
     spec, X, y = _load_data(args, default="digits")
     name = Path(spec).stem if Path(spec).exists() else spec
     out = Path(args.out or f"runs/{name}-{args.method}")
-    run = RunFolder(out, overwrite=args.overwrite)  # refuses an existing folder before training
+    run = RunFolder(out, overwrite=args.overwrite)  # refuses a bad destination before training
     params.setdefault("verbose", 0 if args.quiet else 1)
     model = cls(**params)
     started = time.perf_counter()
     model.fit(X)
     seconds = time.perf_counter() - started
-    summary = run.write_fit(model, X, y, spec=spec, seconds=seconds, argv=sys.argv)
+    from ._run_files import write_run
+
+    summary = run.write(lambda tmp: write_run(tmp, model, X, y, spec, seconds, sys.argv, out))
     if not args.quiet:
-        print(summary)
+        print(summary["summary"])
     return 0
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
     """``ganclust predict``: labels for new data from a saved model."""
-    from .io import load
+    from .estimators import load
+    from .runs import label_rows, write_labels
 
-    model = load(_model_path(args.model))
-    _, X, _ = _load_data(args)
-    labels = model.predict(X)
+    model = load(args.model)
+    _, X, y = _load_data(args)
+    proba = model.predict_proba(X)
+    labels = proba.argmax(axis=1)
     if args.out:
-        write_labels(Path(args.out), labels)
+        write_labels(Path(args.out), labels, proba, y=y)
     else:
-        sys.stdout.write("index,cluster\n")
-        sys.stdout.writelines(f"{i},{c}\n" for i, c in enumerate(labels))
+        sys.stdout.writelines(label_rows(labels, proba, y=y))
+        sys.stdout.flush()
     return 0
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
     """``ganclust sample``: generate samples from a saved model."""
-    from .io import load
-    from .runs import atomic_path
+    from ._files import atomic_file
+    from .estimators import load
 
-    model = load(_model_path(args.model))
+    model = load(args.model)
     out = Path(args.out)
     if out.suffix not in (".npy", ".png"):
         raise ValueError(f"--out must end in .npy or .png; got {out.name!r}")
     X, clusters = model.sample(args.n_samples, cluster=args.cluster, random_state=args.random_state)
-    with atomic_path(out) as tmp:
+    k = model.settings_.n_clusters
+    with atomic_file(out) as tmp:
         if out.suffix == ".npy":
             with open(tmp, "wb") as handle:
                 np.save(handle, X)
         elif model.preprocessor_.is_image:
             from .plots import save_image_grid
 
-            save_image_grid(X, clusters, tmp, n_clusters=model.n_clusters)
+            save_image_grid(X, clusters, tmp, n_clusters=k)
         else:
             from .plots import save_scatter
 
-            save_scatter(X, clusters, tmp, n_clusters=model.n_clusters)
+            save_scatter(X, clusters, tmp, n_clusters=k)
     print(f"wrote {len(X)} samples of cluster(s) {sorted(set(clusters.tolist()))} to {out}")
     return 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """``ganclust evaluate``: ACC / NMI / ARI / purity of a saved model on labelled data."""
-    from .io import load
+    from .estimators import load
     from .metrics import evaluate
 
-    model = load(_model_path(args.model))
+    model = load(args.model)
     _, X, y = _load_data(args)
     if y is None:
         raise ValueError(f"{args.data} has no labels to evaluate against")

@@ -1,4 +1,4 @@
-"""Backbones: ``mlp`` for vectors, ``conv`` for images, ``seed-dcgan`` for the seed article's.
+"""Backbones: ``mlp`` for vectors, ``conv`` for images, ``dcgan`` for the DCGAN of the article the project started from.
 
 Every backbone gives two pieces:
 
@@ -17,7 +17,7 @@ import math
 import torch
 from torch import nn
 
-BACKBONES = ("auto", "mlp", "conv", "seed-dcgan")
+BACKBONES = ("auto", "mlp", "conv", "dcgan")
 
 
 def resolve_backbone(backbone: str, data_shape: tuple[int, ...]) -> str:
@@ -65,7 +65,7 @@ def build_generator(
 
     Parameters
     ----------
-    backbone : {"mlp", "conv", "seed-dcgan"}
+    backbone : {"mlp", "conv", "dcgan"}
         Concrete backbone (see :func:`resolve_backbone`).
     latent_dim : int
         Width of the latent vector.
@@ -81,7 +81,7 @@ def build_generator(
 
     Notes
     -----
-    ``seed-dcgan`` follows the seed article: Dense 7*7*256, BN, LeakyReLU, ConvTranspose 128 k5 s2,
+    ``dcgan`` follows the article the project started from: Dense 7*7*256, BN, LeakyReLU, ConvTranspose 128 k5 s2,
     BN, LeakyReLU, ConvTranspose C k5, tanh. The article's last layer has stride 1, so its output is
     half the input size (14x14 for MNIST); here it has stride 2 so the output matches the input, and
     the 7x7 seed grid is ``ceil(H/4) x ceil(W/4)`` for other sizes.
@@ -114,7 +114,7 @@ def build_generator(
             nn.Tanh(),
             CenterCrop((height, wide)),
         )
-    if backbone == "seed-dcgan":
+    if backbone == "dcgan":
         return nn.Sequential(
             nn.Linear(latent_dim, 256 * h0 * w0, bias=False),
             nn.BatchNorm1d(256 * h0 * w0),
@@ -135,7 +135,7 @@ def build_trunk(backbone: str, data_shape: tuple[int, ...], width: int) -> tuple
 
     Parameters
     ----------
-    backbone : {"mlp", "conv", "seed-dcgan"}
+    backbone : {"mlp", "conv", "dcgan"}
         Concrete backbone.
     data_shape : tuple of int
         ``(D,)`` or ``(C, H, W)``.
@@ -153,7 +153,7 @@ def build_trunk(backbone: str, data_shape: tuple[int, ...], width: int) -> tuple
     -----
     The trunks use no batch normalisation, so a sample's output never depends on the rest of its
     batch (WGAN-GP's gradient penalty needs that, and so does predicting subsets consistently).
-    ``seed-dcgan`` is the article's discriminator without its last Dense layer: Conv 64 k5 s2,
+    ``dcgan`` is the article's discriminator without its last Dense layer: Conv 64 k5 s2,
     LeakyReLU, Dropout 0.3, Conv 128 k5 s2, LeakyReLU, Dropout 0.3, Flatten.
     """
     if backbone == "mlp":
@@ -177,7 +177,7 @@ def build_trunk(backbone: str, data_shape: tuple[int, ...], width: int) -> tuple
         flat = _flat_size(convs, data_shape)
         n_features = 4 * width
         return nn.Sequential(convs, nn.Linear(flat, n_features), nn.LeakyReLU(0.2)), n_features
-    if backbone == "seed-dcgan":
+    if backbone == "dcgan":
         convs = nn.Sequential(
             nn.Conv2d(channels, 64, 5, stride=2, padding=2),
             nn.LeakyReLU(0.2),

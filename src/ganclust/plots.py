@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import numpy as np
-
-from ._base import GANClusterer
 
 # samples per row in the image grid
 GRID_COLUMNS = 10
@@ -21,34 +20,50 @@ def _pyplot():
     return plt
 
 
+def samples_figure_data(
+    sample: Callable[..., tuple[np.ndarray, np.ndarray]], n_clusters: int, conditional: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Generated samples for the run folder's figure: a row of each cluster.
+
+    ``sample(n, cluster=..., random_state=...)`` is a fitted model's ``sample``. An
+    unconditional generator draws plenty, and shows what lands in each cluster; a cluster it
+    never produces gets an empty row rather than an error.
+    """
+    if conditional:
+        clusters = np.repeat(np.arange(n_clusters), GRID_COLUMNS)
+        return sample(len(clusters), cluster=clusters, random_state=0)
+    return sample(20 * n_clusters * GRID_COLUMNS, random_state=0)
+
+
 def save_samples_figure(
-    model: GANClusterer, X: np.ndarray, path: str | os.PathLike[str], random_state: int = 0
+    fake: np.ndarray,
+    clusters: np.ndarray,
+    path: str | os.PathLike[str],
+    *,
+    n_clusters: int,
+    is_image: bool,
+    data: np.ndarray | None = None,
+    data_labels: np.ndarray | None = None,
 ) -> None:
-    """Write a PNG of what the model generates: one row per cluster, or a scatter for vectors.
+    """Write a PNG of generated samples: one row per cluster, or a scatter for vectors.
 
     Parameters
     ----------
-    model : GANClusterer
-        A fitted estimator.
-    X : numpy.ndarray
-        The training data (drawn beside generated vectors in the scatter).
+    fake, clusters : numpy.ndarray
+        Generated samples and their clusters.
     path : str or os.PathLike
         Destination PNG.
-    random_state : int
-        Seed of the generated samples.
+    n_clusters : int
+        Number of clusters.
+    is_image : bool
+        Whether the samples are images.
+    data, data_labels : numpy.ndarray, optional
+        The training data and its clusters, drawn beside generated vectors in the scatter.
     """
-    k = model.n_clusters
-    if model._method.conditional:
-        clusters = np.repeat(np.arange(k), GRID_COLUMNS)
-        fake, clusters = model.sample(len(clusters), cluster=clusters, random_state=random_state)
+    if is_image:
+        save_image_grid(fake, clusters, path, n_clusters=n_clusters)
     else:
-        # an unconditional generator: draw plenty and show what lands in each cluster; a
-        # cluster the generator never produces gets an empty row rather than an error
-        fake, clusters = model.sample(20 * k * GRID_COLUMNS, random_state=random_state)
-    if model.preprocessor_.is_image:
-        save_image_grid(fake, clusters, path, n_clusters=k)
-    else:
-        save_scatter(fake, clusters, path, n_clusters=k, data=X, data_labels=model.labels_)
+        save_scatter(fake, clusters, path, n_clusters=n_clusters, data=data, data_labels=data_labels)
 
 
 def save_image_grid(

@@ -1,145 +1,200 @@
 """Run folders: everything ``ganclust fit`` writes, created all at once or not at all.
 
 The folder is assembled under a temporary name beside its destination and renamed into place when
-complete, so a failed or interrupted run leaves no half-written folder behind.
+complete, so a failed or interrupted run leaves no half-written folder behind. Only a folder that
+ganclust wrote (it carries :data:`MARKER` and nothing else but ganclust's files) may be replaced,
+and the "already exists" check is made again, atomically, by the rename that commits the run.
 """
 
 from __future__ import annotations
 
-import contextlib
+import errno
 import json
 import os
-import platform
 import shutil
-import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from ._base import GANClusterer
-from .metrics import evaluate
+from ._files import atomic_dir, atomic_file
+
+MARKER = ".ganclust-run"
+# every name a run folder may hold: anything else makes a folder ganclust will not replace
+RUN_FILES = frozenset(
+    {MARKER, "model.safetensors", "labels.csv", "metrics.json", "samples.png", "run.json",
+     "history.csv", "report.html", "checkpoints"}
+)  # fmt: skip
+# temporary folders are named so a user who sees one knows whose it is
+TMP_PREFIX = ".ganclust-tmp"
+OLD_PREFIX = ".ganclust-old"
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def write_labels(
+    path: Path,
+    labels: np.ndarray,
+    proba: np.ndarray | None = None,
+    ids: Iterable[Any] | None = None,
+    y: np.ndarray | None = None,
+) -> None:
+    """Write one CSV row per sample atomically: id, cluster, probability, and label if known."""
+    with atomic_file(path) as tmp, open(tmp, "w", newline="") as handle:
+        handle.writelines(label_rows(labels, proba, ids, y))
 
 
-def make_public(path: Path) -> None:
-    """Give a temporary file or folder the permissions a plainly created one would have.
+def label_rows(
+    labels: np.ndarray,
+    proba: np.ndarray | None = None,
+    ids: Iterable[Any] | None = None,
+    y: np.ndarray | None = None,
+) -> Iterable[str]:
+    """CSV lines (header first) of ``write_labels``."""
+    import csv
+    import io
 
-    ``mkstemp`` and ``mkdtemp`` create owner-only entries; renamed into place they would stay so.
-    """
-    os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~_umask())
+    header = ["id", "cluster"] + (["probability"] if proba is not None else [])
+    header += ["label"] if y is not None else []
+    ids = list(ids) if ids is not None else range(len(labels))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    yield buffer.getvalue()
+    for i, cluster in enumerate(labels):
+        buffer.seek(0)
+        buffer.truncate()
+        row: list[Any] = [ids[i], int(cluster)]
+        if proba is not None:
+            row.append(f"{float(proba[i, cluster]):.4f}")
+        if y is not None:
+            row.append(y[i])
+        writer.writerow(row)
+        yield buffer.getvalue()
 
 
-@contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    make_public(Path(tmp))
+def is_run_folder(path: Path) -> bool:
+    """Whether ``path`` is a folder that ganclust wrote and that holds only ganclust's files."""
+    return path.is_dir() and (path / MARKER).is_file() and _foreign(path) == []
+
+
+def _foreign(path: Path) -> list[str]:
+    return sorted(entry.name for entry in path.iterdir() if entry.name not in RUN_FILES)
+
+
+def _pid_alive(pid: int) -> bool:
     try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
-def write_labels(path: Path, labels: np.ndarray) -> None:
-    """Write ``index,cluster`` rows to a CSV file atomically."""
-    with atomic_path(path) as tmp, open(tmp, "w") as handle:
-        handle.write("index,cluster\n")
-        handle.writelines(f"{i},{c}\n" for i, c in enumerate(labels))
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class RunFolder:
-    """The destination of one ``fit`` run.
+    """The destination of one ``fit`` run, checked before any training.
 
     Parameters
     ----------
     path : pathlib.Path
         Folder to create.
     overwrite : bool
-        Whether an existing folder may be replaced (only once the new one is complete).
+        Whether an existing run folder may be replaced (only once the new one is complete).
 
     Raises
     ------
     ValueError
-        If ``path`` exists and ``overwrite`` is false; checked here, before any training.
+        If ``path`` exists and may not be replaced, is the current folder or one above it, or
+        its parent is not writable.
     """
 
     def __init__(self, path: Path, overwrite: bool = False) -> None:
-        if path.exists() and not overwrite:
-            raise ValueError(f"run folder {path} already exists; pass --overwrite or another --out")
-        if path.exists() and not path.is_dir():
-            raise ValueError(f"--out {path} exists and is not a folder")
         self.path = path
+        self.overwrite = overwrite
+        here = Path.cwd().resolve()
+        target = path.resolve()
+        if target == here or target in here.parents:
+            raise ValueError(f"--out {path} is the current folder or one above it; choose another")
+        if path.exists() or path.is_symlink():
+            self._check_replaceable()
+        self._check_writable()
+        self._clean_leftovers()
 
-    def write_fit(
-        self,
-        model: GANClusterer,
-        X: np.ndarray,
-        y: np.ndarray | None,
-        *,
-        spec: str,
-        seconds: float,
-        argv: Sequence[str],
-    ) -> str:
-        """Write model, labels, metrics, figure and run.json; return a printable summary."""
-        from . import __version__
-        from .plots import save_samples_figure
+    def _check_replaceable(self) -> None:
+        path = self.path
+        if path.is_symlink() or not path.is_dir():
+            raise ValueError(f"--out {path} exists and is not a folder")
+        if not self.overwrite:
+            raise ValueError(f"run folder {path} already exists; pass --overwrite or another --out")
+        if not (path / MARKER).is_file():
+            raise ValueError(
+                f"--out {path} exists and is not a ganclust run folder; --overwrite only "
+                "replaces run folders, so nothing was touched"
+            )
+        foreign = _foreign(path)
+        if foreign:
+            raise ValueError(
+                f"--out {path} holds files ganclust did not write ({', '.join(foreign[:3])}); "
+                "nothing was touched"
+            )
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent))
-        make_public(tmp)
+    def _check_writable(self) -> None:
+        parent = self.path.parent
         try:
-            model.save(tmp / "model.safetensors")
-            write_labels(tmp / "labels.csv", model.labels_)
-            metrics = evaluate(y, model.labels_) if y is not None else None
-            if metrics is not None:
-                (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-            save_samples_figure(model, X, tmp / "samples.png")
-            run = {
-                "command": list(argv),
-                "data": spec,
-                "n_samples": int(len(X)),
-                "sample_shape": list(np.shape(X)[1:]),
-                "method": model._method_name,
-                "params": model.get_params(),
-                "seconds": round(seconds, 2),
-                "epochs": model.n_iter_,
-                "stopped_early": model.stopped_early_,
-                "cluster_sizes": model.cluster_sizes_.tolist(),
-                "init_scores": model.init_scores_.tolist(),
-                "init_collapsed": model.init_collapsed_.tolist(),
-                "best_init": model.best_init_,
-                "metrics": metrics,
-                "ganclust_version": __version__,
-                "python": platform.python_version(),
-                "machine": platform.machine(),
-            }
-            (tmp / "run.json").write_text(json.dumps(run, indent=2) + "\n")
+            parent.mkdir(parents=True, exist_ok=True)
+            with atomic_dir(self.path, prefix=TMP_PREFIX):
+                pass
+        except OSError as exc:
+            raise ValueError(f"cannot write the run folder in {parent}: {exc.strerror}") from None
+
+    def _clean_leftovers(self) -> None:
+        """Remove temporary folders of earlier runs of this destination whose process is gone."""
+        for prefix in (TMP_PREFIX, OLD_PREFIX):
+            for entry in self.path.parent.glob(f"{prefix}.{self.path.name}.*"):
+                try:
+                    pid = int((entry / ".pid").read_text())
+                except (OSError, ValueError):
+                    continue
+                if not _pid_alive(pid):
+                    shutil.rmtree(entry, ignore_errors=True)
+
+    def write(self, write_contents: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
+        """Assemble the folder with ``write_contents(tmp)`` and commit it; return its result."""
+        with atomic_dir(self.path, prefix=TMP_PREFIX) as tmp:
+            (tmp / ".pid").write_text(str(os.getpid()))
+            result = write_contents(tmp)
+            (tmp / ".pid").unlink()
+            (tmp / MARKER).write_text("written by ganclust fit\n")
             self._commit(tmp)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return _summary(run, self.path)
+        return result
 
     def _commit(self, tmp: Path) -> None:
-        old = None
-        if self.path.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.old.", dir=self.path.parent))
-            os.replace(self.path, old / "run")
-        os.replace(tmp, self.path)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        if self.path.exists() and self.overwrite:
+            self._check_replaceable()  # again: the folder may have changed during training
+            with atomic_dir(self.path, prefix=OLD_PREFIX) as old:
+                (old / ".pid").write_text(str(os.getpid()))
+                os.replace(self.path, old / "run")
+                os.replace(tmp, self.path)
+            return
+        try:
+            # rename refuses a non-empty destination: the check made again, atomically
+            os.rename(tmp, self.path)
+        except OSError as exc:
+            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
+                raise ValueError(
+                    f"run folder {self.path} appeared while training; pass --overwrite or "
+                    "another --out"
+                ) from None
+            raise
 
 
-def _summary(run: dict, path: Path) -> str:
+def write_json(path: Path, payload: dict[str, Any]) -> None:
+    """Write ``payload`` as indented JSON."""
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+
+
+def summary(run: dict[str, Any], path: Path, files: list[str]) -> str:
+    """The lines ``ganclust fit`` prints."""
     lines = [
         f"{run['method']} on {run['data']}: {run['n_samples']} samples of shape "
         f"{'x'.join(map(str, run['sample_shape']))}, "
@@ -152,8 +207,5 @@ def _summary(run: dict, path: Path) -> str:
             f"ACC {metrics['acc']:.4f}  NMI {metrics['nmi']:.4f}  ARI {metrics['ari']:.4f}  "
             f"purity {metrics['purity']:.4f}"
         )
-    lines.append(
-        f"wrote {path}/ (model.safetensors, labels.csv, samples.png, run.json"
-        + (", metrics.json)" if metrics else ")")
-    )
+    lines.append(f"wrote {path}/ ({', '.join(files)})")
     return "\n".join(lines)

@@ -1,7 +1,9 @@
 """The training engine shared by every method.
 
 Each batch: (1) one discriminator update, (2) every ``n_critic`` batches one generator update
-(with E or Q where the method has one). The engine knows nothing of sklearn or files and never
+(with E or Q where the method has one). Without the adversarial game (``adversarial=False``)
+each batch is one update of the clustering head alone, on real data, with the same
+pseudo-labels and consistency term. The engine knows nothing of sklearn or files and never
 prints: it reports through ``callback``.
 """
 
@@ -17,6 +19,7 @@ from torch import nn
 from .augment import read_out_views
 from .latent import sample_latent
 from .methods import Method, NetConfig, Step, Weights
+from .methods._common import consistency
 
 # at most this many training samples are read out each epoch to record cluster occupancy
 OCCUPANCY_SAMPLE = 2048
@@ -43,6 +46,8 @@ class TrainConfig:
     pseudo: torch.Tensor | None = None
     # decay of the exponential moving average of the weights that training returns (0: none)
     ema: float = 0.0
+    # False trains the clustering head alone on real data: no generator, no realness loss
+    adversarial: bool = True
 
 
 @dataclass
@@ -97,14 +102,56 @@ def train(
         return _loop(x.to(device), nets, cfg, rng, callback or (lambda event: None))
 
 
+def _optimizers(
+    method: Method, nets: nn.ModuleDict, cfg: TrainConfig
+) -> list[torch.optim.Optimizer]:
+    """[D's, G's] with the adversarial game, else [the clustering head's]."""
+
+    def adam(params: list[nn.Parameter]) -> torch.optim.Optimizer:
+        return torch.optim.Adam(params, lr=cfg.learning_rate, betas=cfg.betas)
+
+    if not cfg.adversarial:
+        return [adam(list(nets[method.head].parameters()))]
+    return [adam(method.discriminator_params(nets)), adam(method.generator_params(nets))]
+
+
+def _monitor(method: Method, cfg: TrainConfig) -> str:
+    if cfg.adversarial:
+        return method.monitor
+    return "consistency" if cfg.weights.consistency > 0 else "pseudo"
+
+
+def _step(
+    method: Method,
+    nets: nn.ModuleDict,
+    cfg: TrainConfig,
+    optimizers: list[torch.optim.Optimizer],
+    real: torch.Tensor,
+    pseudo: torch.Tensor | None,
+    rng: torch.Generator,
+    step_count: int,
+) -> Step:
+    """One batch's updates; returns the step with its logs."""
+    if not cfg.adversarial:
+        step = Step(real=real, latent=None, loss=cfg.loss, weights=cfg.weights, rng=rng)
+        step.pseudo = pseudo
+        head = lambda x: method.cluster_logits(nets, x)  # noqa: E731
+        _update(optimizers[0], consistency(head, step))
+        return step
+    latent = sample_latent(cfg.nets.latent, real.shape[0], rng, real.device)
+    step = Step(real=real, latent=latent, loss=cfg.loss, weights=cfg.weights, rng=rng)
+    step.pseudo = pseudo
+    _update(optimizers[0], method.discriminator_loss(nets, step))
+    if step_count % cfg.n_critic == 0:
+        _update(optimizers[1], method.generator_loss(nets, step))
+    return step
+
+
 def _loop(
     x: torch.Tensor, nets: nn.ModuleDict, cfg: TrainConfig, rng: torch.Generator, callback: Callback
 ) -> TrainResult:
     method = cfg.method
-    opt_d = torch.optim.Adam(
-        method.discriminator_params(nets), lr=cfg.learning_rate, betas=cfg.betas
-    )
-    opt_g = torch.optim.Adam(method.generator_params(nets), lr=cfg.learning_rate, betas=cfg.betas)
+    optimizers = _optimizers(method, nets, cfg)
     n = x.shape[0]
     batch_size = min(cfg.batch_size, n)
     pseudo = cfg.pseudo.to(x.device) if cfg.pseudo is not None else None
@@ -113,6 +160,7 @@ def _loop(
     # training keeps moving the weights, and a single late snapshot's read-out is noisy
     averaged = copy.deepcopy(nets) if cfg.ema > 0 else nets
     result = TrainResult(nets=averaged)
+    monitor = _monitor(method, cfg)
     best, stale, step_count = float("inf"), 0, 0
     for epoch in range(cfg.max_epochs):
         nets.train()
@@ -123,14 +171,8 @@ def _loop(
         starts = [s for s in range(0, n, batch_size) if n - s >= 2]
         for start in starts:
             idx = order[start : start + batch_size]
-            real = x[idx]
-            latent = sample_latent(cfg.nets.latent, real.shape[0], rng, x.device)
-            step = Step(real=real, latent=latent, loss=cfg.loss, weights=cfg.weights, rng=rng)
-            if pseudo is not None:
-                step.pseudo = pseudo[idx]
-            _update(opt_d, method.discriminator_loss(nets, step))
-            if step_count % cfg.n_critic == 0:
-                _update(opt_g, method.generator_loss(nets, step))
+            batch_pseudo = pseudo[idx] if pseudo is not None else None
+            step = _step(method, nets, cfg, optimizers, x[idx], batch_pseudo, rng, step_count)
             step_count += 1
             if averaged is not nets:
                 # warm-up, so that a short run is not dominated by the initial weights
@@ -144,7 +186,7 @@ def _loop(
         row["occupancy"] = occupancy(method, averaged, x[probe], cfg.nets.latent.n_clusters)
         result.history.append(row)
         callback({"event": "epoch", **row})
-        monitored = float(row.get(method.monitor, float("nan")))
+        monitored = float(row.get(monitor, float("nan")))  # type: ignore[arg-type]
         if cfg.tol is not None and monitored == monitored:
             stale = stale + 1 if monitored > best - cfg.tol else 0
             best = min(best, monitored)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from . import catgan, clustergan, infogan
-from ._spec import ESTIMATOR_WEIGHTS, Method, NetConfig, Step, Weights
+from ._spec import Method, NetConfig, Step, Weights
 
 METHODS: dict[str, Method] = {m.METHOD.name: m.METHOD for m in (clustergan, infogan, catgan)}
 
-__all__ = ["ESTIMATOR_WEIGHTS", "METHODS", "Method", "NetConfig", "Step", "Weights"]
+__all__ = ["METHODS", "Method", "NetConfig", "Step", "Weights"]

@@ -19,18 +19,8 @@ class NetConfig:
     data_shape: tuple[int, ...]
     width: int
     latent: LatentSpec
-
-
-# the fields of Weights that estimators expose as parameters (gp_weight stays internal)
-ESTIMATOR_WEIGHTS = (
-    "beta_n",
-    "beta_c",
-    "encoder_fake_weight",
-    "info_weight",
-    "consistency",
-    "augment_strength",
-    "init_weight",
-)
+    # False builds only the clustering head (no generator, no realness output is trained)
+    adversarial: bool = True
 
 
 @dataclass
@@ -53,7 +43,8 @@ class Step:
     """One training batch as the losses see it."""
 
     real: torch.Tensor
-    latent: LatentBatch
+    # the generator's latent draw; None without the adversarial game
+    latent: LatentBatch | None
     loss: str
     weights: Weights
     rng: torch.Generator
@@ -76,6 +67,7 @@ class Method:
     """
 
     name: str
+    # builds every network, or only the clustering head when ``cfg.adversarial`` is False
     build: Callable[[NetConfig], nn.ModuleDict]
     discriminator_params: Callable[[nn.ModuleDict], list[nn.Parameter]]
     generator_params: Callable[[nn.ModuleDict], list[nn.Parameter]]
@@ -86,6 +78,8 @@ class Method:
     # the trunk features under the clustering head (what the refinement read-out clusters)
     features: Callable[[nn.ModuleDict, torch.Tensor], torch.Tensor]
     monitor: str
+    # the network that reads clusters (what ``adversarial=False`` trains alone)
+    head: str
     conditional: bool = True
     # whether ``embed`` ends with the K cluster probabilities (reordered to the public order)
     embed_ends_with_clusters: bool = False

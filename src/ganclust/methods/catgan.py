@@ -19,14 +19,14 @@ from ._spec import Method, NetConfig, Step
 
 
 def build(cfg: NetConfig) -> nn.ModuleDict:
-    """Build G and the K-way discriminator D."""
+    """Build G and the K-way discriminator D (D alone without the adversarial game)."""
     latent = cfg.latent
-    return nn.ModuleDict(
-        {
-            "G": build_generator(cfg.backbone, latent.dim, cfg.data_shape, cfg.width),
-            "D": build_headed(cfg.backbone, cfg.data_shape, cfg.width, (latent.n_clusters,)),
-        }
-    )
+    nets = {}
+    # G first: the order of construction fixes which random weights each network draws
+    if cfg.adversarial:
+        nets["G"] = build_generator(cfg.backbone, latent.dim, cfg.data_shape, cfg.width)
+    nets["D"] = build_headed(cfg.backbone, cfg.data_shape, cfg.width, (latent.n_clusters,))
+    return nn.ModuleDict(nets)
 
 
 def _probs(nets: nn.ModuleDict, x: torch.Tensor) -> torch.Tensor:
@@ -62,5 +62,6 @@ METHOD = Method(
     embed=lambda nets, x: nets["D"].features(x),
     features=lambda nets, x: nets["D"].features(x),
     monitor="cond_entropy",
+    head="D",
     conditional=False,
 )

@@ -23,15 +23,17 @@ from ._spec import Method, NetConfig, Step
 
 
 def build(cfg: NetConfig) -> nn.ModuleDict:
-    """Build the generator G, the critic D and the encoder E for ``cfg``."""
+    """Build the generator G, the critic D and the encoder E for ``cfg`` (E alone without the
+    adversarial game)."""
     latent = cfg.latent
+    encoder = (latent.noise_dim, latent.n_clusters)
+    if not cfg.adversarial:
+        return nn.ModuleDict({"E": build_headed(cfg.backbone, cfg.data_shape, cfg.width, encoder)})
     return nn.ModuleDict(
         {
             "G": build_generator(cfg.backbone, latent.dim, cfg.data_shape, cfg.width),
             "D": build_headed(cfg.backbone, cfg.data_shape, cfg.width, (1,)),
-            "E": build_headed(
-                cfg.backbone, cfg.data_shape, cfg.width, (latent.noise_dim, latent.n_clusters)
-            ),
+            "E": build_headed(cfg.backbone, cfg.data_shape, cfg.width, encoder),
         }
     )
 
@@ -76,5 +78,6 @@ METHOD = Method(
     embed=_embed,
     features=lambda nets, x: nets["E"].features(x),
     monitor="inversion",
+    head="E",
     embed_ends_with_clusters=True,
 )

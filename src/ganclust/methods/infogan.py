@@ -3,7 +3,7 @@
 The latent holds noise, a K-way categorical code and a few continuous codes. Q shares D's trunk and
 predicts the codes of generated samples; G and Q maximise the variational lower bound on the mutual
 information between the codes and G's output (weighted by ``info_weight``). A real sample's cluster
-is ``argmax Q(c | x)``, the discriminator's own output, which is the seed article's idea made to
+is ``argmax Q(c | x)``, the discriminator's own output, which is the idea of the article the project started from made to
 separate classes.
 """
 
@@ -22,15 +22,18 @@ CONTINUOUS_WEIGHT = 0.1
 
 
 def build(cfg: NetConfig) -> nn.ModuleDict:
-    """Build G and the discriminator D, whose head gives (realness, Q_c logits, Q_u means)."""
+    """Build G and the discriminator D, whose head gives (realness, Q_c logits, Q_u means).
+
+    Without the adversarial game only D is built, and only its trunk and Q_c head are trained.
+    """
     latent = cfg.latent
     sizes = (1, latent.n_clusters, latent.n_continuous)
-    return nn.ModuleDict(
-        {
-            "G": build_generator(cfg.backbone, latent.dim, cfg.data_shape, cfg.width),
-            "D": build_headed(cfg.backbone, cfg.data_shape, cfg.width, sizes),
-        }
-    )
+    nets = {}
+    # G first: the order of construction fixes which random weights each network draws
+    if cfg.adversarial:
+        nets["G"] = build_generator(cfg.backbone, latent.dim, cfg.data_shape, cfg.width)
+    nets["D"] = build_headed(cfg.backbone, cfg.data_shape, cfg.width, sizes)
+    return nn.ModuleDict(nets)
 
 
 def _info_loss(nets: nn.ModuleDict, step: Step, fake: torch.Tensor) -> torch.Tensor:
@@ -67,4 +70,5 @@ METHOD = Method(
     embed=lambda nets, x: nets["D"].features(x),
     features=lambda nets, x: nets["D"].features(x),
     monitor="info",
+    head="D",
 )
