@@ -1,12 +1,15 @@
-"""Accuracy benchmark: datasets x methods x seeds, with k-means and a Gaussian mixture beside.
+"""Accuracy benchmark: datasets x methods x seeds, with the shallow pipelines beside.
 
 Every number is computed without labels until the final scoring: models, initialisations and
 read-outs are chosen by ganclust's label-free criteria, and all seeds are reported (mean, std,
-min), never the best one.
+min), never the best one. Every GAN fit is paired with the same pipeline without the
+adversarial game (``adversarial=False``, shown as ``<method> (no GAN)``) unless
+``--no-ablation``. The baselines a user would pick instead: k-means, a GMM on PCA-50, t-SNE +
+GMM (scikit-learn), openTSNE + GMM and UMAP + GMM (the ``bench`` extra: umap-learn, openTSNE).
 
     python benchmarks/accuracy.py       # digits + mnist10k + blobs + mixture, 5 seeds
     python benchmarks/accuracy.py --datasets digits --methods clustergan kmeans --seeds 3
-    python benchmarks/accuracy.py --set clustergan.max_epochs=20 --out quick
+    python benchmarks/accuracy.py --set "clustergan.options={'refine': 0}" --out quick
 
 Writes benchmarks/results/<out>.json and .md.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import dataclasses
 import time
 import warnings
 
@@ -26,7 +30,9 @@ from ganclust.estimators import GANClusterer
 from ganclust.metrics import clustering_accuracy, evaluate
 
 GANS = {"clustergan": ClusterGAN, "infogan": InfoGAN, "catgan": CatGAN}
-BASELINES = ("kmeans", "gmm", "tsne-gmm", "realness")
+BASELINES = ("kmeans", "gmm", "tsne-gmm", "opentsne-gmm", "umap-gmm", "realness")
+# the mixture read-out every manifold baseline shares: K components, 10 restarts
+GMM_RESTARTS = 10
 
 
 def _flat(X: np.ndarray) -> np.ndarray:
@@ -55,15 +61,40 @@ def run_baseline(
         # ganclust's init="tsne" distils into the network
         import torch
 
-        from ganclust.manifold import pseudo_labels
+        from ganclust.pseudo_labels import pseudo_labels
 
         flat = torch.from_numpy(_flat(X))
         return _all_labelled(pseudo_labels(flat, k, "tsne", seed, min_confidence=0.0).numpy())
+    if name == "opentsne-gmm":
+        # openTSNE's FFT-accelerated t-SNE, 2-D on PCA-50, then the same mixture
+        from openTSNE import TSNE
+        from sklearn.decomposition import PCA
+
+        flat = _flat(X)
+        reduced = PCA(min(50, flat.shape[1]), random_state=seed).fit_transform(flat)
+        embedded = np.asarray(TSNE(n_jobs=2, random_state=seed).fit(reduced))
+        return _mixture(embedded, k, seed)
+    if name == "umap-gmm":
+        # UMAP to 10-D with 20 neighbours and min_dist 0 (the clustering settings its
+        # documentation recommends), then the mixture
+        import umap
+
+        embedded = umap.UMAP(
+            n_components=10, n_neighbors=20, min_dist=0.0, random_state=seed
+        ).fit_transform(_flat(X))
+        return _mixture(embedded, k, seed)
     if name == "realness":
         from realness_baseline import realness_labels
 
         return realness_labels(X, k, seed, **params)
     raise ValueError(name)
+
+
+def _mixture(points: np.ndarray, k: int, seed: int) -> np.ndarray:
+    from sklearn.mixture import GaussianMixture
+
+    mixture = GaussianMixture(k, n_init=GMM_RESTARTS, random_state=seed)
+    return mixture.fit_predict(points)
 
 
 def _all_labelled(labels: np.ndarray) -> np.ndarray:
@@ -99,6 +130,11 @@ def main() -> None:
     parser.add_argument(
         "--seed-major", action="store_true", help="all methods' seed 0, then seed 1, ..."
     )
+    parser.add_argument(
+        "--no-ablation",
+        action="store_true",
+        help="do not pair each GAN fit with the same pipeline without the adversarial game",
+    )
     args = parser.parse_args()
     overrides = parse_overrides(args.set)
     # taken once, at the start: the code that runs is the code loaded now, whatever is committed
@@ -113,6 +149,8 @@ def main() -> None:
         k = len(np.unique(y))
         ceiling = bayes_accuracy(dataset)
         methods = [m for m in args.methods if not (m == "realness" and X.ndim == 2)]
+        if not args.no_ablation:
+            methods += [f"{m}{NO_GAN}" for m in methods if m in GANS]
         if len(methods) < len(args.methods):
             print(f"skipping realness on {dataset}: the article's DCGAN needs images")
         runs_of: dict[str, list[dict]] = {method: [] for method in methods}
@@ -128,11 +166,14 @@ def main() -> None:
             runs = runs_of[method]
             started = time.perf_counter()
             extra: dict[str, object] = {}
-            if method in GANS:
-                params = {"random_state": seed, **overrides.get(method, {})}
+            base = method.removesuffix(NO_GAN)
+            if base in GANS:
+                params = {"random_state": seed, **overrides.get(base, {})}
+                if method.endswith(NO_GAN):
+                    params["adversarial"] = False
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    model = GANS[method](k, **params).fit(X)
+                    model = GANS[base](k, **params).fit(X)
                 labels = model.labels_
                 extra = {
                     "epochs": model.n_iter_,
@@ -158,19 +199,20 @@ def main() -> None:
             )
             # written after every seed, so an interrupted run keeps what it measured; a row
             # says how many seeds it holds
-            _replace_row(
-                rows, make_row(dataset, method, len(X), runs, overrides.get(method, {}), ceiling)
-            )
+            row_params = overrides.get(base, {})
+            _replace_row(rows, make_row(dataset, method, len(X), runs, row_params, ceiling))
             table = format_table(rows, args.seeds)
             payload = {"provenance": origin, "seeds": args.seeds, "rows": rows}
             write_results(args.out, payload, table)
     print(format_table(rows, args.seeds))
 
 
+# the suffix of a GAN method's ablation: the same pipeline with adversarial=False
+NO_GAN = " (no GAN)"
 # the read-outs a fit is also scored with, beside its default: each turns one more part off
 READ_OUT_VARIANTS = {
-    "no neighbor vote": {"read_out_neighbors": 0},
-    "no vote, no views": {"read_out_neighbors": 0, "test_time_augmentation": False},
+    "no neighbor vote": {"n_neighbors": 0},
+    "no vote, no views": {"n_neighbors": 0, "view_strength": 0.0},
 }
 
 
@@ -178,22 +220,18 @@ def read_out_study(model: GANClusterer, X: np.ndarray, y: np.ndarray) -> dict[st
     """ACC of the same fitted model read its default way and with parts of the read-out off.
 
     Only the variants that differ from the default are scored: the vote where the model has one,
-    the views where the data are images and the views are on.
+    the views where the model reads them.
     """
-    defaults = model.get_params()
+    readout = model.readout_
+    data = model.preprocessor_.to_tensor(X)
     scores = {"default": clustering_accuracy(y, model.labels_)}
     for name, change in READ_OUT_VARIANTS.items():
-        if "read_out_neighbors" in change and model.neighbor_vote_ is None:
+        if "view_strength" in change and readout.view_strength == 0:
             continue
-        if "test_time_augmentation" in change and (
-            X.ndim == 2 or not defaults["test_time_augmentation"]
-        ):
+        if readout.n_neighbors == 0:
             continue
-        model.set_params(**change)
-        try:
-            scores[name] = clustering_accuracy(y, model.predict(X))
-        finally:
-            model.set_params(**{key: defaults[key] for key in change})
+        variant = dataclasses.replace(readout, **change)
+        scores[name] = clustering_accuracy(y, variant.proba(model.nets_, data).argmax(1).numpy())
     return {"read_outs": scores} if len(scores) > 1 else {}
 
 
@@ -262,6 +300,39 @@ def _spearman(a: list[float], b: list[float]) -> float:
     return float(spearmanr(a, b).statistic)
 
 
+def _ablation_table(rows: list[dict]) -> list[str]:
+    """The GAN's effect: each GAN row against its ``(no GAN)`` row, seed by seed."""
+    by_key = {(row["dataset"], row["method"]): row for row in rows}
+    pairs = [
+        (row, by_key[(row["dataset"], row["method"] + NO_GAN)])
+        for row in rows
+        if (row["dataset"], row["method"] + NO_GAN) in by_key
+    ]
+    if not pairs:
+        return []
+    lines = [
+        "",
+        "The GAN's effect: each fit against the same pipeline without the adversarial game "
+        "(`adversarial=False`), same seeds.",
+        "",
+        "| dataset | method | ACC with GAN | ACC without | GAN's gain (mean) | seeds up / down |"
+        " s / fit with / without |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for gan, plain in pairs:
+        with_gan = {r["seed"]: r["acc"] for r in gan["runs"]}
+        without = {r["seed"]: r["acc"] for r in plain["runs"]}
+        seeds = sorted(set(with_gan) & set(without))
+        gain = np.array([with_gan[s] - without[s] for s in seeds])
+        lines.append(
+            f"| {gan['dataset']} | {gan['method']} | {gan['acc']['mean']:.4f} | "
+            f"{plain['acc']['mean']:.4f} | {gain.mean():+.4f} | "
+            f"{int((gain > 0).sum())} / {int((gain < 0).sum())} of {len(gain)} | "
+            f"{gan['seconds']['mean']:.1f} / {plain['seconds']['mean']:.1f} |"
+        )
+    return lines
+
+
 def format_table(rows: list[dict], seeds: int) -> str:
     """A markdown table of mean ± std (min) over seeds."""
 
@@ -308,6 +379,7 @@ def format_table(rows: list[dict], seeds: int) -> str:
                     f"{gain.mean():+.4f} | "
                     f"{int((gain > 0).sum())} / {int((gain < 0).sum())} of {len(gain)} |"
                 )
+    lines += _ablation_table(rows)
     studies = [row for row in rows if row.get("selection")]
     if studies:
         lines += [

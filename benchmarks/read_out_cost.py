@@ -12,6 +12,7 @@ model is saved with and without the vote to compare file sizes.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import tempfile
 import time
 import warnings
@@ -25,9 +26,9 @@ from ganclust import ClusterGAN
 # the vote reads only the trunk's features of a new sample: its references' probabilities were
 # read (with the views) at fit, so the views cost nothing more at prediction once it is on
 READ_OUTS = {
-    "head alone": {"read_out_neighbors": 0, "test_time_augmentation": False},
-    "shifted views": {"read_out_neighbors": 0, "test_time_augmentation": True},
-    "neighbor vote (default)": {"read_out_neighbors": 5, "test_time_augmentation": True},
+    "head alone": {"n_neighbors": 0, "view_strength": 0.0},
+    "shifted views": {"n_neighbors": 0},
+    "neighbor vote (default)": {},
 }
 
 
@@ -42,14 +43,17 @@ def main() -> None:
     X, _ = loaded
     origin = provenance()
     # a short fit: k-means pseudo-labels, one epoch, no refinement
-    quick = dict(init="kmeans", refine=0, max_epochs=1, random_state=0, device="cpu")
+    quick = dict(
+        options={"init": "kmeans", "refine": 0}, max_epochs=1, random_state=0, device="cpu"
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = ClusterGAN(10, **quick).fit(X)
     model.predict(X[:64])  # warm-up
     seconds = {}
-    for name, params in READ_OUTS.items():
-        model.set_params(**params)
+    fitted = model.readout_
+    for name, change in READ_OUTS.items():
+        model.readout_ = dataclasses.replace(fitted, **change)
         times = []
         for _ in range(args.repeats):
             started = time.perf_counter()
@@ -59,9 +63,8 @@ def main() -> None:
     sizes = {}
     with tempfile.TemporaryDirectory() as tmp:
         for neighbors in (5, 0):
-            model.set_params(read_out_neighbors=neighbors)
-            if not neighbors:
-                model.neighbor_vote_ = None
+            readout = fitted if neighbors else dataclasses.replace(fitted, n_neighbors=0, vote=None)
+            model._set_state(dataclasses.replace(model.state_, readout=readout))
             path = Path(tmp) / f"model-{neighbors}.safetensors"
             model.save(path)
             sizes[neighbors] = path.stat().st_size

@@ -1,6 +1,7 @@
-"""The seed article's literal clustering, as a baseline: bin the discriminator's realness.
+"""The literal clustering of the article the project started from, as a baseline: bin the
+discriminator's realness.
 
-A plain BCE GAN with the article's DCGAN (ganclust's ``seed-dcgan`` backbone) is trained with no
+A plain BCE GAN with the article's DCGAN (ganclust's ``dcgan`` backbone) is trained with no
 clustering objective at all; each real sample's probability of being real, ``sigmoid(D(x))``, is
 then cut into K equal-width bins over [0, 1] and the bin is the label. Realness says how typical a
 sample looks, not which class it is, so this cannot separate classes; it is here so the benchmark
@@ -37,12 +38,11 @@ def realness_labels(X: np.ndarray, k: int, seed: int, **params: object) -> np.nd
         Bin index of each sample.
     """
     # InfoGAN with no information term and no regulariser is a plain BCE DCGAN
-    settings = dict(
-        backbone="seed-dcgan",
+    settings: dict[str, object] = dict(
+        backbone="dcgan",
         info_weight=0.0,
-        consistency=0.0,
+        recipe="published",
         n_continuous=0,
-        loss="bce",
         max_epochs=20,
         random_state=seed,
     )
@@ -50,7 +50,7 @@ def realness_labels(X: np.ndarray, k: int, seed: int, **params: object) -> np.nd
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         gan = InfoGAN(k, **settings).fit(X)
-    data = gan._on_device(gan.preprocessor_.to_tensor(X))
+    data = gan.preprocessor_.to_tensor(X).to(next(gan.nets_.parameters()).device)
     gan.nets_.eval()
     with torch.no_grad():
         realness = torch.cat([gan.nets_["D"](c)[0] for c in data.split(1024)]).sigmoid()

@@ -1,17 +1,48 @@
 """Shared settings and data for the test suite.
 
+``TINY`` holds the settings of a fit small enough to run in a second or two; ``tiny(**overrides)``
+returns a copy with ``overrides`` applied, merging an ``options`` override into ``TINY``'s options
+rather than replacing them (``tiny(max_epochs=5, options={"refine": 0})`` keeps ``width``).
+Test modules import both from here (``from conftest import TINY, tiny``).
+
 Tiny fits often leave a cluster (nearly) empty and warn about it; that warning is ignored by
 default so it does not drown the report. ``pytest.warns`` still sees it (it records every
 warning), which is how test_api.py checks it.
+
+Tests that take more than about ten seconds are marked ``slow``. They run by default (CI runs
+everything); ``pytest -m "not slow"`` skips them for a quick check.
 """
+
+import copy
 
 import numpy as np
 import pytest
 import torch
+from sklearn.datasets import make_blobs
+
+from ganclust import CatGAN, ClusterGAN, InfoGAN
+
+TINY = dict(
+    options={"width": 16}, max_epochs=2, batch_size=32, latent_dim=4, device="cpu", random_state=0
+)
+METHODS = [ClusterGAN, InfoGAN, CatGAN]
+by_method = pytest.mark.parametrize("cls", METHODS, ids=lambda c: c.__name__)
+
+
+def tiny(**overrides):
+    """``TINY`` with ``overrides``; an ``options`` override is merged into ``TINY``'s options."""
+    settings = copy.deepcopy(TINY)
+    options = {**settings.pop("options"), **(overrides.pop("options", None) or {})}
+    settings.update(overrides)
+    settings["options"] = options
+    return settings
 
 
 def pytest_configure(config):
     config.addinivalue_line("filterwarnings", "ignore::ganclust.ClusterCollapseWarning")
+    config.addinivalue_line(
+        "markers", "slow: takes more than about 10 s (deselect with -m 'not slow')"
+    )
     # The networks under test are tiny: one intra-op thread is as fast as several, and much
     # faster when the (2-core) machine is shared with another job. The cross-process
     # reproducibility test passes this count on to its subprocess.
@@ -21,8 +52,6 @@ def pytest_configure(config):
 @pytest.fixture(scope="session")
 def blobs():
     """60 vectors in 5 dimensions around 3 well-separated centres, and their labels."""
-    from sklearn.datasets import make_blobs
-
     return make_blobs(60, n_features=5, centers=3, cluster_std=0.5, random_state=0)
 
 
