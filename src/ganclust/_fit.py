@@ -134,9 +134,7 @@ def train_run(
     for round_ in range(1, settings.refine + 1):
         features = batched(method.features, result.nets, on_device)
         current = cluster_logits(method, result.nets, on_device).argmax(dim=1)
-        config.pseudo = refined_pseudo_labels(
-            features, current, settings.n_clusters, seed + round_
-        )
+        config.pseudo = refined_pseudo_labels(features, current, settings.n_clusters, seed + round_)
         config.max_epochs = _refine_epochs(settings)
         more = train(data, config, callback, nets=result.nets)
         result.history.extend({**row, "refine": round_} for row in more.history)

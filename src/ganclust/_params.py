@@ -56,30 +56,34 @@ class Rule:
         """Raise ``ValueError`` naming ``name`` unless ``value`` satisfies the rule."""
         if value is None and self.none:
             return
-        if self.kind in ("int", "float"):
-            _check_number(name, value, self)
-        elif self.kind == "choice":
-            if not isinstance(value, str) or value not in self.choices:
-                raise ValueError(
-                    f"unknown {name} {value!r}; expected one of {', '.join(self.choices)}"
-                )
-        elif self.kind == "bool":
-            if not isinstance(value, (bool, np.bool_)):
-                raise ValueError(f"{name} must be True or False; got {value!r}")
-        elif self.kind == "options":
-            if not isinstance(value, Mapping):
-                raise ValueError(f"{name} must be a dict of research options or None; got {value!r}")
-        elif self.kind == "random_state":
-            if not isinstance(value, (numbers.Integral, np.random.RandomState)) or isinstance(
-                value, bool
-            ):
-                raise ValueError(
-                    f"{name} must be None, an int or a numpy RandomState; got {value!r}"
-                )
-            if isinstance(value, numbers.Integral) and not 0 <= value < 2**32:
-                raise ValueError(f"{name} must be in 0 .. 2**32 - 1; got {value!r}")
-        elif self.kind == "device":
-            resolve_device(value)
+        _CHECKS[self.kind](name, value, self)
+
+
+def _check_choice(name: str, value: Any, rule: Rule) -> None:
+    if not isinstance(value, str) or value not in rule.choices:
+        raise ValueError(f"unknown {name} {value!r}; expected one of {', '.join(rule.choices)}")
+
+
+def _check_bool(name: str, value: Any, rule: Rule) -> None:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False; got {value!r}")
+
+
+def _check_options(name: str, value: Any, rule: Rule) -> None:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{name} must be a dict of research options or None; got {value!r}")
+
+
+def _check_random_state(name: str, value: Any, rule: Rule) -> None:
+    integer = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if not (integer or isinstance(value, np.random.RandomState)):
+        raise ValueError(f"{name} must be None, an int or a numpy RandomState; got {value!r}")
+    if integer and not 0 <= value < 2**32:
+        raise ValueError(f"{name} must be in 0 .. 2**32 - 1; got {value!r}")
+
+
+def _check_device(name: str, value: Any, rule: Rule) -> None:
+    resolve_device(value)
 
 
 def _check_number(name: str, value: Any, rule: Rule) -> None:
@@ -93,7 +97,20 @@ def _check_number(name: str, value: Any, rule: Rule) -> None:
     if low is not None and (value <= low if rule.strict_low else value < low):
         raise ValueError(f"{name} must be {'>' if rule.strict_low else '>='} {low}; got {value!r}")
     if high is not None and (value >= high if rule.strict_high else value > high):
-        raise ValueError(f"{name} must be {'<' if rule.strict_high else '<='} {high}; got {value!r}")
+        raise ValueError(
+            f"{name} must be {'<' if rule.strict_high else '<='} {high}; got {value!r}"
+        )
+
+
+_CHECKS = {
+    "int": _check_number,
+    "float": _check_number,
+    "choice": _check_choice,
+    "bool": _check_bool,
+    "options": _check_options,
+    "random_state": _check_random_state,
+    "device": _check_device,
+}
 
 
 def _int(help: str, low: int = 1, **kw: Any) -> Rule:
@@ -158,9 +175,7 @@ OPTIONS: dict[str, Rule] = {
     ),
     "tol": _real("stop when the monitored loss improves less than this", none=True),
     "n_iter_no_change": _int("patience of the stop criterion, in epochs"),
-    "loss": Rule(
-        "choice", "adversarial loss", choices=LOSSES, methods=("clustergan", "infogan")
-    ),
+    "loss": Rule("choice", "adversarial loss", choices=LOSSES, methods=("clustergan", "infogan")),
     "n_critic": _int("discriminator updates per generator update"),
     "encoder_fake_weight": _real(
         "scales what ClusterGAN's encoder learns from generated samples",
@@ -206,9 +221,7 @@ PUBLISHED_BY_METHOD: dict[str, dict[str, Any]] = {
     "clustergan": {"loss": "wgan-gp", "n_critic": 5},
 }
 PUBLISHED_LEARNING_RATE = {"clustergan": 1e-4}
-PARAMETERS["recipe"] = Rule(
-    "choice", PARAMETERS["recipe"].help, choices=tuple(RECIPES), auto=""
-)
+PARAMETERS["recipe"] = Rule("choice", PARAMETERS["recipe"].help, choices=tuple(RECIPES), auto="")
 
 DEFAULT_WIDTH = {"mlp": 256, "conv": 32, "dcgan": 64}
 # what None means for latent_dim, batch_size and learning_rate: the article's values for its

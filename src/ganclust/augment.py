@@ -17,7 +17,7 @@ import torch.nn.functional as F
 MAX_SHIFT = 0.14
 # the read-out views shift by half of it (+-1 px on 28 px), in each of the four directions: on
 # MNIST-10k, half the largest shift beat a quarter of it, and rotations or scalings added nothing
-# (benchmarks/results/exploration/e11.py)
+# (docs/benchmarks.md)
 READ_OUT_SHIFT = MAX_SHIFT / 2
 
 

@@ -264,7 +264,9 @@ def parse_options(items: Sequence[str], method: str) -> dict[str, Any]:
         try:
             options[key] = value_parser(OPTIONS[key])(text)
         except ValueError:
-            raise ValueError(f"--option {key}: cannot read {text!r} as {OPTIONS[key].kind}") from None
+            raise ValueError(
+                f"--option {key}: cannot read {text!r} as {OPTIONS[key].kind}"
+            ) from None
     return options
 
 

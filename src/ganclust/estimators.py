@@ -68,7 +68,7 @@ _COMMON_DOC = """
     verbose : int, default=0
         1 shows a progress bar with the losses and the ETA."""
 
-OPTIONS_DOC = """Research options (``options={...}``), each with its default under the "default" recipe:
+OPTIONS_DOC = """Research options (``options={...}``) and their defaults under the "default" recipe:
 
 - ``init`` ("tsne"): pseudo-labels the clustering head starts from: "tsne" (t-SNE + Gaussian
   mixture), "kmeans" (faster, weaker) or "random" (none, as the papers).

@@ -1,4 +1,5 @@
-"""Backbones: ``mlp`` for vectors, ``conv`` for images, ``dcgan`` for the DCGAN of the article the project started from.
+"""Backbones: ``mlp`` for vectors, ``conv`` for images, ``dcgan`` for images as the article the
+project started from builds them.
 
 Every backbone gives two pieces:
 
@@ -81,10 +82,11 @@ def build_generator(
 
     Notes
     -----
-    ``dcgan`` follows the article the project started from: Dense 7*7*256, BN, LeakyReLU, ConvTranspose 128 k5 s2,
-    BN, LeakyReLU, ConvTranspose C k5, tanh. The article's last layer has stride 1, so its output is
-    half the input size (14x14 for MNIST); here it has stride 2 so the output matches the input, and
-    the 7x7 seed grid is ``ceil(H/4) x ceil(W/4)`` for other sizes.
+    ``dcgan`` follows the article the project started from: Dense 7*7*256, BN, LeakyReLU,
+    ConvTranspose 128 k5 s2, BN, LeakyReLU, ConvTranspose C k5, tanh. The article's last layer
+    has stride 1, so its output is half the input size (14x14 for MNIST); here it has stride 2 so
+    the output matches the input, and the 7x7 starting grid is ``ceil(H/4) x ceil(W/4)`` for
+    other sizes.
     """
     if backbone == "mlp":
         layers: list[nn.Module] = [

@@ -63,7 +63,9 @@ def save_samples_figure(
     if is_image:
         save_image_grid(fake, clusters, path, n_clusters=n_clusters)
     else:
-        save_scatter(fake, clusters, path, n_clusters=n_clusters, data=data, data_labels=data_labels)
+        save_scatter(
+            fake, clusters, path, n_clusters=n_clusters, data=data, data_labels=data_labels
+        )
 
 
 def save_image_grid(

@@ -3,8 +3,8 @@
 The latent holds noise, a K-way categorical code and a few continuous codes. Q shares D's trunk and
 predicts the codes of generated samples; G and Q maximise the variational lower bound on the mutual
 information between the codes and G's output (weighted by ``info_weight``). A real sample's cluster
-is ``argmax Q(c | x)``, the discriminator's own output, which is the idea of the article the project started from made to
-separate classes.
+is ``argmax Q(c | x)``, the discriminator's own output: the idea of the article the project
+started from, made to separate classes.
 """
 
 from __future__ import annotations
