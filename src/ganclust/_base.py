@@ -20,8 +20,9 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _checkpoint, _state
 from ._fit import Initialisations, fit_initialisations, small_clusters
-from ._params import Rule, resolve
+from ._params import Rule
 from ._sampling import draw_and_keep, wanted_clusters
+from ._settings import resolve
 from ._state import FittedState
 from .latent import sample_latent
 from .methods import METHODS, Method

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ._params import Settings, run_seeds
+from ._settings import Settings, run_seeds
 from .methods import METHODS
 from .pseudo_labels import pseudo_labels, refined_pseudo_labels
 from .selection import stability_score

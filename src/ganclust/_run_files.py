@@ -34,6 +34,17 @@ def write_history(path: Path, history: list[dict[str, Any]], n_clusters: int) ->
             writer.writerow(values + list(row.get("occupancy", [""] * n_clusters)))
 
 
+def _write_samples_figure(path: Path, model: Any, X: np.ndarray) -> None:
+    from .plots import samples_figure_data, save_samples_figure
+
+    k = model.settings_.n_clusters
+    fake, clusters = samples_figure_data(model.sample, k, model._method.conditional)
+    is_image = model.preprocessor_.is_image
+    save_samples_figure(
+        fake, clusters, path, n_clusters=k, is_image=is_image, data=X, data_labels=model.labels_
+    )
+
+
 def write_run(
     tmp: Path,
     model: Any,
@@ -45,8 +56,6 @@ def write_run(
     out: Path,
 ) -> dict[str, Any]:
     """Write every file of a run folder into ``tmp``; return the printable summary."""
-    from .plots import samples_figure_data, save_samples_figure
-
     settings = model.settings_
     files = ["model.safetensors", "labels.csv", "history.csv", "run.json"]
     model.save(tmp / "model.safetensors")
@@ -58,18 +67,7 @@ def write_run(
         write_json(tmp / "metrics.json", metrics)
         files.append("metrics.json")
     if settings.adversarial:
-        fake, clusters = samples_figure_data(
-            model.sample, settings.n_clusters, model._method.conditional
-        )
-        save_samples_figure(
-            fake,
-            clusters,
-            tmp / "samples.png",
-            n_clusters=settings.n_clusters,
-            is_image=model.preprocessor_.is_image,
-            data=X,
-            data_labels=model.labels_,
-        )
+        _write_samples_figure(tmp / "samples.png", model, X)
         files.append("samples.png")
     run = {
         "command": list(argv),

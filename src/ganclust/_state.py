@@ -16,7 +16,8 @@ from torch import nn
 
 from ._checkpoint import ModelFileError
 from ._neighbors import NeighborVote
-from ._params import LOSSES, Settings, options_for, resolve, settings_from_json, validate
+from ._params import LOSSES, options_for, validate
+from ._settings import Settings, resolve, settings_from_json
 from ._version import __version__
 from .latent import LatentSpec
 from .methods import METHODS

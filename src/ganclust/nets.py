@@ -89,47 +89,61 @@ def build_generator(
     other sizes.
     """
     if backbone == "mlp":
-        layers: list[nn.Module] = [
-            nn.Linear(latent_dim, width),
-            nn.BatchNorm1d(width),
-            nn.ReLU(),
-            nn.Linear(width, width),
-            nn.BatchNorm1d(width),
-            nn.ReLU(),
-            nn.Linear(width, math.prod(data_shape)),
-        ]
-        if len(data_shape) == 3:  # images through an MLP come out in [-1, 1] like conv's
-            layers += [nn.Tanh(), nn.Unflatten(1, data_shape)]
-        return nn.Sequential(*layers)
+        return _mlp_generator(latent_dim, data_shape, width)
+    if backbone == "conv":
+        return _conv_generator(latent_dim, data_shape, width)
+    if backbone == "dcgan":
+        return _dcgan_generator(latent_dim, data_shape)
+    raise ValueError(f"unknown backbone {backbone!r}")
+
+
+def _mlp_generator(latent_dim: int, data_shape: tuple[int, ...], width: int) -> nn.Module:
+    layers: list[nn.Module] = [
+        nn.Linear(latent_dim, width),
+        nn.BatchNorm1d(width),
+        nn.ReLU(),
+        nn.Linear(width, width),
+        nn.BatchNorm1d(width),
+        nn.ReLU(),
+        nn.Linear(width, math.prod(data_shape)),
+    ]
+    if len(data_shape) == 3:  # images through an MLP come out in [-1, 1] like conv's
+        layers += [nn.Tanh(), nn.Unflatten(1, data_shape)]
+    return nn.Sequential(*layers)
+
+
+def _conv_generator(latent_dim: int, data_shape: tuple[int, ...], width: int) -> nn.Module:
     channels, height, wide = data_shape
     h0, w0 = _quarter(data_shape)
-    if backbone == "conv":
-        return nn.Sequential(
-            nn.Linear(latent_dim, 2 * width * h0 * w0),
-            nn.BatchNorm1d(2 * width * h0 * w0),
-            nn.ReLU(),
-            nn.Unflatten(1, (2 * width, h0, w0)),
-            nn.ConvTranspose2d(2 * width, width, 4, stride=2, padding=1),
-            nn.BatchNorm2d(width),
-            nn.ReLU(),
-            nn.ConvTranspose2d(width, channels, 4, stride=2, padding=1),
-            nn.Tanh(),
-            CenterCrop((height, wide)),
-        )
-    if backbone == "dcgan":
-        return nn.Sequential(
-            nn.Linear(latent_dim, 256 * h0 * w0, bias=False),
-            nn.BatchNorm1d(256 * h0 * w0),
-            nn.LeakyReLU(0.2),
-            nn.Unflatten(1, (256, h0, w0)),
-            nn.ConvTranspose2d(256, 128, 5, stride=2, padding=2, output_padding=1, bias=False),
-            nn.BatchNorm2d(128),
-            nn.LeakyReLU(0.2),
-            nn.ConvTranspose2d(128, channels, 5, stride=2, padding=2, output_padding=1),
-            nn.Tanh(),
-            CenterCrop((height, wide)),
-        )
-    raise ValueError(f"unknown backbone {backbone!r}")
+    return nn.Sequential(
+        nn.Linear(latent_dim, 2 * width * h0 * w0),
+        nn.BatchNorm1d(2 * width * h0 * w0),
+        nn.ReLU(),
+        nn.Unflatten(1, (2 * width, h0, w0)),
+        nn.ConvTranspose2d(2 * width, width, 4, stride=2, padding=1),
+        nn.BatchNorm2d(width),
+        nn.ReLU(),
+        nn.ConvTranspose2d(width, channels, 4, stride=2, padding=1),
+        nn.Tanh(),
+        CenterCrop((height, wide)),
+    )
+
+
+def _dcgan_generator(latent_dim: int, data_shape: tuple[int, ...]) -> nn.Module:
+    channels, height, wide = data_shape
+    h0, w0 = _quarter(data_shape)
+    return nn.Sequential(
+        nn.Linear(latent_dim, 256 * h0 * w0, bias=False),
+        nn.BatchNorm1d(256 * h0 * w0),
+        nn.LeakyReLU(0.2),
+        nn.Unflatten(1, (256, h0, w0)),
+        nn.ConvTranspose2d(256, 128, 5, stride=2, padding=2, output_padding=1, bias=False),
+        nn.BatchNorm2d(128),
+        nn.LeakyReLU(0.2),
+        nn.ConvTranspose2d(128, channels, 5, stride=2, padding=2, output_padding=1),
+        nn.Tanh(),
+        CenterCrop((height, wide)),
+    )
 
 
 def build_trunk(backbone: str, data_shape: tuple[int, ...], width: int) -> tuple[nn.Module, int]:
