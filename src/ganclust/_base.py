@@ -9,6 +9,7 @@ state, in one place. Each step is a function of its own module that returns plai
 from __future__ import annotations
 
 import os
+import time
 import warnings
 from typing import Any
 
@@ -69,6 +70,7 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         data = preprocessor.to_tensor(X)
         inits = fit_initialisations(settings, data, self._progress_factory(settings.n_init))
         best = inits.best
+        started = time.perf_counter()
         readout, proba = freeze(
             self._method_name,
             best.result.nets,
@@ -79,6 +81,10 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             inits.selection_seed,
         )
         labels = proba.argmax(dim=1).numpy().astype(np.int64)
+        seconds = {"read_out": round(time.perf_counter() - started, 3)}
+        for run in inits.runs:
+            for phase, value in run.seconds.items():
+                seconds[phase] = round(seconds.get(phase, 0.0) + value, 3)
         self._set_state(
             FittedState(
                 settings=settings,
@@ -94,6 +100,7 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
                 n_restarts=inits.n_restarts,
                 stopped_early=best.result.stopped_early,
                 n_features_in=int(np.prod(X.shape[1:])),
+                phase_seconds=seconds,
             )
         )
         self._warn_collapse(inits)
@@ -118,6 +125,7 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         self.n_restarts_ = state.n_restarts
         self.stopped_early_ = state.stopped_early
         self.n_features_in_ = state.n_features_in
+        self.phase_seconds_ = state.phase_seconds
 
     def _progress_factory(self, n_init: int):
         if not self.verbose:
@@ -174,7 +182,8 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         numpy.ndarray of shape (n_samples, n_clusters)
             Rows sum to 1.
         """
-        return self.readout_.proba(self.nets_, self._prepare(X)).double().numpy()
+        data = self._prepare(X)  # first: it raises NotFittedError before readout_ is read
+        return self.readout_.proba(self.nets_, data).double().numpy()
 
     def predict(self, X: Any) -> np.ndarray:
         """Cluster of each sample (the argmax of :meth:`predict_proba`).
@@ -189,7 +198,8 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         numpy.ndarray of shape (n_samples,)
             Cluster ids in ``0 .. n_clusters - 1``; cluster 0 is the largest on the training data.
         """
-        proba = self.readout_.proba(self.nets_, self._prepare(X))
+        data = self._prepare(X)  # first: it raises NotFittedError before readout_ is read
+        proba = self.readout_.proba(self.nets_, data)
         return proba.argmax(dim=1).numpy().astype(np.int64)
 
     def transform(self, X: Any) -> np.ndarray:

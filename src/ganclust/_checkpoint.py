@@ -52,6 +52,7 @@ SCHEMA_V2: dict[str, Any] = {
     "n_restarts": int,
     "stopped_early": bool,
     "n_features_in": int,
+    "phase_seconds": dict,
 }
 SCHEMA_V1: dict[str, Any] = {
     "format": str,
@@ -69,6 +70,9 @@ SCHEMA_V1: dict[str, Any] = {
     "n_features_in": int,
 }
 SCHEMAS = {1: SCHEMA_V1, 2: SCHEMA_V2}
+# the tensor types ganclust writes; anything else (float8, complex, ...) is not its file
+FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+TENSOR_DTYPES = (*FLOAT_DTYPES, torch.int64, torch.int32, torch.uint8, torch.bool)
 
 
 class ModelFileError(ValueError):
@@ -92,9 +96,9 @@ def write_model(
     """Write ``tensors`` and ``meta`` to ``path`` atomically (temporary file, then rename)."""
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, **meta}
     tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    for name, tensor in tensors.items():
-        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-            raise ValueError(f"refusing to save a model whose tensor {name!r} is not finite")
+    problem = _tensor_problem(tensors)
+    if problem:
+        raise ValueError(f"refusing to save a model whose {problem}")
     with atomic_file(path) as tmp:
         save_file(tensors, str(tmp), metadata={"ganclust": json.dumps(meta)})
 
@@ -124,10 +128,20 @@ def read_model(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, 
     except Exception as exc:  # safetensors raises its own error types for corrupt files
         raise ModelFileError(f"{path}: not a safetensors file or corrupt ({exc})") from None
     meta = _parse_metadata(path, metadata.get("ganclust"))
-    for name, tensor in tensors.items():
-        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-            raise ModelFileError(f"{path}: tensor {name!r} holds NaN or inf values")
+    problem = _tensor_problem(tensors)
+    if problem:
+        raise ModelFileError(f"{path}: {problem}")
     return meta, tensors
+
+
+def _tensor_problem(tensors: dict[str, torch.Tensor]) -> str | None:
+    """The first tensor of an unexpected type or with NaN or inf values, as a message."""
+    for name, tensor in tensors.items():
+        if tensor.dtype not in TENSOR_DTYPES:
+            return f"tensor {name!r} is of type {str(tensor.dtype).removeprefix('torch.')}"
+        if tensor.dtype in FLOAT_DTYPES and not bool(torch.isfinite(tensor).all()):
+            return f"tensor {name!r} holds NaN or inf values"
+    return None
 
 
 def _parse_metadata(path: Path, text: str | None) -> dict[str, Any]:
@@ -153,6 +167,9 @@ def _parse_metadata(path: Path, text: str | None) -> dict[str, Any]:
     if version not in SCHEMAS:
         raise ModelFileError(f"{path}: unknown format_version {version}")
     problem = check_schema(meta, SCHEMAS[version], "")
+    unknown = sorted(set(meta) - set(SCHEMAS[version])) if version == FORMAT_VERSION else []
+    if not problem and unknown:
+        problem = f"unknown key(s) {', '.join(map(repr, unknown[:3]))}"
     if problem:
         raise ModelFileError(f"{path}: not a usable ganclust model ({problem})")
     return meta

@@ -7,6 +7,7 @@ collapsed losing to any that did not. It returns plain values; nothing here know
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -50,6 +51,8 @@ class Run:
     # (N, K) cluster probabilities of the training data (the head's, with the shifted views),
     # on the CPU, in the networks' internal cluster order
     proba: torch.Tensor
+    # wall-clock seconds of each phase: pseudo-labels, training, refinement, scoring
+    seconds: dict[str, float]
 
 
 @dataclass
@@ -128,17 +131,24 @@ def train_run(
     """Train one initialisation: the first pseudo-labels, then the refinement rounds."""
     config = train_config(settings, seed)
     method = config.method
+    clock = _Clock()
     config.pseudo = pseudo_labels(data, settings.n_clusters, settings.init, seed)
+    clock.lap("pseudo_labels")
     result = train(data, config, callback)
+    clock.lap("training")
     on_device = data.to(config.device)
     for round_ in range(1, settings.refine + 1):
         features = batched(method.features, result.nets, on_device)
         current = cluster_logits(method, result.nets, on_device).argmax(dim=1)
-        config.pseudo = refined_pseudo_labels(features, current, settings.n_clusters, seed + round_)
+        config.pseudo = refined_pseudo_labels(
+            features, current, settings.n_clusters, seed + round_
+        )
+        clock.lap("refine_pseudo_labels")
         config.max_epochs = _refine_epochs(settings)
         more = train(data, config, callback, nets=result.nets)
         result.history.extend({**row, "refine": round_} for row in more.history)
         result.stopped_early = more.stopped_early
+        clock.lap("refine_training")
     for epoch, row in enumerate(result.history, start=1):
         row["epoch"] = epoch
     if callback is not None and hasattr(callback, "close"):
@@ -148,4 +158,18 @@ def train_run(
     proba = cluster_proba(method, result.nets, on_device, settings.view_strength).cpu()
     sizes = torch.bincount(proba.argmax(dim=1), minlength=settings.n_clusters).numpy()
     collapsed = len(small_clusters(sizes)) > 0
-    return Run(index=index, score=score, collapsed=collapsed, result=result, proba=proba)
+    clock.lap("scoring")
+    return Run(index, score, collapsed, result, proba, clock.seconds)
+
+
+class _Clock:
+    """Wall-clock seconds per named phase (a phase met twice adds up)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.seconds[phase] = round(self.seconds.get(phase, 0.0) + now - self._last, 3)
+        self._last = now

@@ -7,7 +7,7 @@ permutations, bounds) before building anything, and rebuilds the state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -16,11 +16,12 @@ from torch import nn
 
 from ._checkpoint import ModelFileError
 from ._neighbors import NeighborVote
-from ._params import LOSSES, options_for, validate
+from ._params import LOSSES, OPTIONS, PARAMETERS, options_for, validate
 from ._settings import Settings, resolve, settings_from_json
 from ._version import __version__
 from .latent import LatentSpec
 from .methods import METHODS
+from .nets import resolve_backbone
 from .preprocess import Preprocessor
 from .readout import ReadOut
 
@@ -30,6 +31,10 @@ MAX_LATENT = 4096
 MAX_SIDE = 4096
 MAX_VALUES_PER_SAMPLE = 2**24
 MAX_CLUSTERS = 10_000
+# every tensor a model file may hold besides the networks' ("nets.*")
+KNOWN_TENSORS = frozenset(
+    {"labels", "pre.offset", "pre.scale", "vote.features", "vote.proba", "vote.mean", "vote.scale"}
+)
 # research knobs that were public parameters in format 1
 V1_OPTIONS = tuple(
     name for name in ("init", "init_weight", "refine", "ema", "consistency", "augment_strength",
@@ -55,6 +60,8 @@ class FittedState:
     n_restarts: int
     stopped_early: bool
     n_features_in: int
+    # wall-clock seconds of each phase of the fit, summed over its initialisations
+    phase_seconds: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """The JSON-able part of the state (no tensors): for the model file and run.json."""
@@ -74,6 +81,7 @@ class FittedState:
             "n_restarts": int(self.n_restarts),
             "stopped_early": bool(self.stopped_early),
             "n_features_in": int(self.n_features_in),
+            "phase_seconds": dict(self.phase_seconds),
         }
 
 
@@ -129,57 +137,150 @@ def _rebuild(
     method = meta["estimator"]
     if method not in METHODS:
         raise ValueError(f"unknown estimator {method!r}")
-    params = dict(meta["params"])
-    validate(params, method)
+    params = _checked_params(meta["params"], method)
+    _check_tensor_names(tensors)
+    _int_list(meta["settings"]["nets"]["data_shape"], "settings.nets.data_shape", low=1)
     settings = settings_from_json(meta["settings"], method)
     _check_bounds(settings)
     pre = Preprocessor.from_saved(meta["preprocessing"], _prefixed(tensors, "pre."))
     if pre.data_shape != settings.nets.data_shape:
         raise ValueError("the preprocessing and the networks disagree on the sample shape")
-    k = settings.n_clusters
-    labels = tensors["labels"]
-    if labels.dtype != torch.int64 or labels.ndim != 1:
-        raise ValueError(f"labels must be a 1-D int64 tensor; got {labels.dtype}")
-    labels_np = labels.numpy().astype(np.int64)
-    if len(labels_np) and (labels_np.min() < 0 or labels_np.max() >= k):
-        raise ValueError(f"labels must lie in 0..{k - 1}")
-    read = meta["readout"]
-    order = np.asarray(read["cluster_order"], dtype=np.int64)
-    if sorted(order.tolist()) != list(range(k)):
-        raise ValueError(f"cluster_order must be a permutation of 0..{k - 1}")
-    sizes = np.asarray(meta["cluster_sizes"], dtype=np.int64)
-    if sizes.shape != (k,):
-        raise ValueError(f"cluster_sizes must hold {k} counts")
-    vote_tensors = _prefixed(tensors, "vote.")
-    vote = NeighborVote.from_tensors(vote_tensors) if vote_tensors else None
-    if vote is not None and vote.proba.shape[1] != k:
-        raise ValueError("the neighbor vote's probabilities do not have one column per cluster")
-    neighbors = int(read["n_neighbors"])
-    if neighbors < 0 or (neighbors and vote is None):
-        raise ValueError("the read-out asks for a neighbor vote that the file does not hold")
-    readout = ReadOut(method, float(read["view_strength"]), neighbors, vote, order)
+    if meta["n_features_in"] != int(np.prod(pre.input_shape)):
+        raise ValueError(f"n_features_in {meta['n_features_in']} does not fit the sample shape")
+    labels, sizes = _labels(meta, tensors["labels"], settings.n_clusters)
     nets = _build_checked(settings, _prefixed(tensors, "nets."))
-    scores = np.asarray(meta["init_scores"], dtype=float)
+    readout = _readout(meta["readout"], _prefixed(tensors, "vote."), settings)
+    scores, collapsed = _init_scores(meta)
+    history = meta["history"]
+    if not all(isinstance(row, dict) for row in history):
+        raise ValueError("history must be a list of objects, one per epoch")
+    if meta["n_restarts"] < 0:
+        raise ValueError(f"n_restarts must be >= 0; got {meta['n_restarts']}")
     state = FittedState(
         settings=settings,
         preprocessor=pre,
         nets=nets,
         readout=readout,
-        labels=labels_np,
+        labels=labels,
         cluster_sizes=sizes,
-        history=list(meta["history"]),
+        history=list(history),
         init_scores=scores,
-        init_collapsed=np.asarray(meta["init_collapsed"], dtype=bool),
+        init_collapsed=collapsed,
         best_init=int(meta["best_init"]),
         n_restarts=int(meta["n_restarts"]),
         stopped_early=bool(meta["stopped_early"]),
         n_features_in=int(meta["n_features_in"]),
+        phase_seconds=_phase_seconds(meta.get("phase_seconds", {})),
     )
     return method, params, state
 
 
+def _phase_seconds(value: Any) -> dict[str, float]:
+    if not isinstance(value, dict) or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values()
+    ):
+        raise ValueError("phase_seconds must map phase names to numbers")
+    return {str(k): float(v) for k, v in value.items()}
+
+
 def _prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
     return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+
+def _int_list(value: Any, name: str, low: int = 0) -> list[int]:
+    """``value`` as a list of ints >= ``low``; floats, bools and strings are refused."""
+    if not isinstance(value, list) or any(type(v) is not int or v < low for v in value):
+        raise ValueError(f"{name} must be a list of integers >= {low}; got {str(value)[:80]}")
+    return value
+
+
+def _checked_params(params: dict[str, Any], method: str) -> dict[str, Any]:
+    unknown = sorted(set(params) - set(PARAMETERS))
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {', '.join(map(repr, unknown[:3]))}")
+    validate(params, method)
+    return dict(params)
+
+
+def _check_tensor_names(tensors: dict[str, torch.Tensor]) -> None:
+    unknown = sorted(k for k in tensors if k not in KNOWN_TENSORS and not k.startswith("nets."))
+    if unknown:
+        raise ValueError(f"unexpected tensor(s) {', '.join(map(repr, unknown[:3]))}")
+    if "labels" not in tensors:
+        raise ValueError("the labels tensor is missing")
+
+
+def _labels(meta: dict[str, Any], labels: torch.Tensor, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The training labels and cluster sizes, checked against each other."""
+    if labels.dtype != torch.int64 or labels.ndim != 1 or len(labels) < 2:
+        raise ValueError(
+            f"labels must be a 1-D int64 tensor of 2 or more samples; got {labels.dtype} of "
+            f"shape {list(labels.shape)}"
+        )
+    labels_np = labels.numpy().astype(np.int64)
+    if labels_np.min() < 0 or labels_np.max() >= k:
+        raise ValueError(f"labels must lie in 0..{k - 1}")
+    sizes = np.asarray(_int_list(meta["cluster_sizes"], "cluster_sizes"), dtype=np.int64)
+    if sizes.shape != (k,) or not np.array_equal(sizes, np.bincount(labels_np, minlength=k)):
+        raise ValueError(f"cluster_sizes must hold the {k} cluster counts of the labels")
+    return labels_np, sizes
+
+
+def _init_scores(meta: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    scores, collapsed = meta["init_scores"], meta["init_collapsed"]
+    if not isinstance(scores, list) or not scores or not all(_is_number(v) for v in scores):
+        raise ValueError("init_scores must be a non-empty list of numbers")
+    if not isinstance(collapsed, list) or not all(isinstance(v, bool) for v in collapsed):
+        raise ValueError("init_collapsed must be a list of booleans")
+    if len(collapsed) != len(scores):
+        raise ValueError("init_scores and init_collapsed must have one entry per initialisation")
+    if not 0 <= meta["best_init"] < len(scores):
+        raise ValueError(f"best_init {meta['best_init']} is not one of the initialisations")
+    return np.asarray(scores, dtype=float), np.asarray(collapsed, dtype=bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _readout(
+    read: dict[str, Any], vote_tensors: dict[str, torch.Tensor], settings: Settings
+) -> ReadOut:
+    """The frozen read-out, its cluster order, view strength and neighbor vote checked."""
+    k = settings.n_clusters
+    order = np.asarray(_int_list(read["cluster_order"], "readout.cluster_order"), np.int64)
+    if sorted(order.tolist()) != list(range(k)):
+        raise ValueError(f"cluster_order must be a permutation of 0..{k - 1}")
+    for where, value in (("readout", read["view_strength"]), ("settings", settings.view_strength)):
+        OPTIONS["augment_strength"].check(f"{where}.view_strength", value)
+    neighbors = read["n_neighbors"]
+    if type(neighbors) is not int or neighbors < 0:
+        raise ValueError(f"readout.n_neighbors must be an integer >= 0; got {neighbors!r}")
+    vote = NeighborVote.from_tensors(vote_tensors) if vote_tensors else None
+    if neighbors and vote is None:
+        raise ValueError("the read-out asks for a neighbor vote that the file does not hold")
+    if vote is not None:
+        _check_vote(vote, settings)
+    return ReadOut(settings.method, float(read["view_strength"]), neighbors, vote, order)
+
+
+def _check_vote(vote: NeighborVote, settings: Settings) -> None:
+    proba = vote.proba
+    if proba.shape[1] != settings.n_clusters:
+        raise ValueError("the neighbor vote's probabilities do not have one column per cluster")
+    sums = proba.sum(dim=1)
+    if bool((proba < 0).any()) or not torch.allclose(sums, torch.ones_like(sums), atol=1e-3):
+        raise ValueError("the neighbor vote's probabilities are not probabilities")
+    if not bool((vote.scale > 0).all()):
+        raise ValueError("the neighbor vote's feature scale must be positive")
+    method = METHODS[settings.method]
+    with torch.device("meta"), torch.no_grad():
+        nets = method.build(settings.nets).eval()
+        width = method.features(nets, torch.empty(1, *settings.nets.data_shape)).shape[1]
+    if vote.features.shape[1] != width:
+        raise ValueError(
+            f"the neighbor vote holds {vote.features.shape[1]} features; the networks give {width}"
+        )
 
 
 def _check_bounds(settings: Settings) -> None:
@@ -196,6 +297,8 @@ def _check_bounds(settings: Settings) -> None:
         raise ValueError("implausible latent dimensions")
     if not 2 <= settings.n_clusters <= MAX_CLUSTERS or latent.n_clusters != settings.n_clusters:
         raise ValueError(f"implausible number of clusters {settings.n_clusters}")
+    if resolve_backbone(nets.backbone, tuple(shape)) != nets.backbone:
+        raise ValueError(f"backbone {nets.backbone!r} is not a concrete backbone")
 
 
 def _build_checked(settings: Settings, state: dict[str, torch.Tensor]) -> nn.ModuleDict:

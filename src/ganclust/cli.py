@@ -3,7 +3,12 @@
 The estimator flags are generated from the estimators' signatures and the constraint table of
 :mod:`ganclust._params`, one to one: ``--n-clusters`` sets ``n_clusters``, and ``--option
 KEY=VALUE`` sets one research option. ``fit --help`` shows the common flags; ``--help-all`` every
-flag. Bad input exits with status 2 and one line on stderr.
+flag.
+
+Bad input, unreadable or unwritable files and a machine that cannot run the command exit with
+status 2 and one line on stderr; an interrupt exits with 130, and an unexpected error (a bug) with
+1, in one line too (``GANCLUST_DEBUG=1`` shows its traceback). A reader that closes the pipe early
+(``ganclust predict ... | head``) is not an error.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from ._version import __version__
 from .estimators import ESTIMATORS
 
 EXIT_BAD_INPUT = 2
+EXIT_BUG = 1
+EXIT_INTERRUPTED = 130
 # the estimator flags ``fit --help`` shows; the rest are under --help-all
 COMMON = (
     "n_clusters",
@@ -204,25 +211,50 @@ def build_parser(show_all: bool = False) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status (see the module's docstring)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     if getattr(args, "help_all", False):
         build_parser(show_all=True).parse_args(["fit", "--help"])
     try:
-        return COMMANDS[args.command](args)
+        status = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit as an ignored exception
+        return status
     except BrokenPipeError:
-        # the reader (e.g. `| head`) closed the pipe: not an error of ours
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        try:  # stdout to /dev/null, so the flush at exit does not fail on the closed pipe
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass  # a stdout without a file descriptor (captured) has nothing to flush
         return 0
-    except (ValueError, OSError, RuntimeError) as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"ganclust {args.command}: error: {message}", file=sys.stderr)
-        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("ganclust: interrupted", file=sys.stderr)
-        return 130
+        _error_line("ganclust: interrupted")
+        return EXIT_INTERRUPTED
+    except (ValueError, OSError, RuntimeError, MemoryError) as exc:
+        _error_line(f"ganclust {args.command}: error: {_first_line(exc)}")
+        return EXIT_BAD_INPUT
+    except Exception as exc:
+        if os.environ.get("GANCLUST_DEBUG"):
+            raise
+        _error_line(
+            f"ganclust {args.command}: unexpected error: {type(exc).__name__}: {_first_line(exc)} "
+            "(a bug: please report it; GANCLUST_DEBUG=1 shows the traceback)"
+        )
+        return EXIT_BUG
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else ""
+    if isinstance(exc, MemoryError):
+        return f"out of memory {text}".strip()
+    return text or type(exc).__name__
+
+
+def _error_line(line: str) -> None:
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass  # a closed stderr: there is no one left to tell
 
 
 def _load_data(args: argparse.Namespace, default: str | None = None):
@@ -240,15 +272,21 @@ def _load_data(args: argparse.Namespace, default: str | None = None):
     label_column: Any = args.label_column
     if label_column is not None and label_column.lstrip("-").isdigit():
         label_column = int(label_column)
-    X, y = load_data(
-        spec,
-        label_column=label_column,
-        image_size=size,
-        split=args.split,
-        mirror=args.mirror,
-        verify=not args.no_verify,
-        progress=not getattr(args, "quiet", False),
-    )
+    try:
+        X, y = load_data(
+            spec,
+            label_column=label_column,
+            image_size=size,
+            split=args.split,
+            mirror=args.mirror,
+            verify=not args.no_verify,
+            progress=not getattr(args, "quiet", False),
+        )
+    except Exception as exc:
+        if isinstance(exc, (ValueError, OSError, MemoryError)):
+            raise
+        # a reader's own error type (a corrupt archive, an image bomb): still the data's fault
+        raise ValueError(f"cannot read --data {spec}: {type(exc).__name__}: {exc}") from exc
     return spec, X, y
 
 
@@ -288,13 +326,17 @@ def cmd_fit(args: argparse.Namespace) -> int:
     out = Path(args.out or f"runs/{name}-{args.method}")
     run = RunFolder(out, overwrite=args.overwrite)  # refuses a bad destination before training
     params.setdefault("verbose", 0 if args.quiet else 1)
-    model = cls(**params)
-    started = time.perf_counter()
-    model.fit(X)
-    seconds = time.perf_counter() - started
-    from ._run_files import write_run
+    try:
+        model = cls(**params)
+        started = time.perf_counter()
+        model.fit(X)
+        seconds = time.perf_counter() - started
+        from ._run_files import write_run
 
-    summary = run.write(lambda tmp: write_run(tmp, model, X, y, spec, seconds, sys.argv, out))
+        summary = run.write(lambda tmp: write_run(tmp, model, X, y, spec, seconds, sys.argv, out))
+    except BaseException:
+        run.abandon()  # the folders the destination check created, if still empty
+        raise
     if not args.quiet:
         print(summary["summary"])
     return 0

@@ -116,6 +116,9 @@ _ATTRIBUTES_DOC = """
         Number of values per sample seen in ``fit``.
     nets_ : torch.nn.ModuleDict
         The trained networks.
+    phase_seconds_ : dict of str to float
+        Wall-clock seconds of each phase of the fit (pseudo-labels, training, refinement,
+        scoring, read-out), summed over the initialisations.
     readout_ : ReadOut
         How a sample's cluster is read: the shifted views, the neighbor vote, the cluster order."""
 

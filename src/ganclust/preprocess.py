@@ -3,14 +3,25 @@
 Vectors (N x D) are standardised per feature, as the ClusterGAN article does. Images (N x H x W or
 N x C x H x W) are scaled from their intensity range to [-1, 1], the range of the generator's tanh:
 uint8 images from [0, 255], float images from the training data's min and max.
+
+The statistics are computed in float64 on data first divided by each feature's largest magnitude,
+so any finite input, up to float64's largest value, is standardised without overflow; they are
+read in blocks of rows, so a memory-mapped array is never copied whole.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+
+# values per block of rows that the statistics read at once (32 MiB as float64)
+BLOCK_VALUES = 2**22
+FLOAT64_MAX = float(np.finfo(np.float64).max)
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+CHANNEL_COUNTS = (1, 3, 4)
 
 
 @dataclass
@@ -46,25 +57,51 @@ class Preprocessor:
 
     @classmethod
     def fit(cls, X: np.ndarray, input_dtype: str) -> Preprocessor:
-        """Fit on validated training data ``X``."""
+        """Fit on validated training data ``X``.
+
+        Raises
+        ------
+        ValueError
+            If ``X`` looks like channels-last images (see :func:`check_layout`), or holds values
+            beyond float64's range.
+        """
+        check_layout(X)
         if X.ndim == 2:
-            offset = X.mean(axis=0)
-            scale = X.std(axis=0)
-            # constant features are left centred rather than divided by zero
-            scale = np.where(scale > 1e-12, scale, 1.0)
+            offset, scale = _standardisation(X)
         elif input_dtype == "uint8":
             offset, scale = np.array(127.5), np.array(127.5)
         else:
-            low, high = float(X.min()), float(X.max())
-            offset = np.array((high + low) / 2)
-            scale = np.array((high - low) / 2 if high > low else 1.0)
+            low, high = (float(v) for v in _extremes(X))
+            # halves first: high + low and high - low may overflow; halving is exact
+            offset = np.array(high / 2 + low / 2)
+            scale = np.array(high / 2 - low / 2 if high > low else 1.0)
         return cls(
             tuple(X.shape[1:]), input_dtype, np.asarray(offset, float), np.asarray(scale, float)
         )
 
     def to_tensor(self, X: np.ndarray) -> torch.Tensor:
-        """Map validated data to a float32 tensor of shape (N, *data_shape)."""
-        out = (np.asarray(X, dtype=np.float64) - self.offset) / self.scale
+        """Map validated data to a float32 tensor of shape (N, *data_shape).
+
+        Raises
+        ------
+        ValueError
+            If a value is too large to be represented once scaled (beyond float32's range).
+        """
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = np.array(X, dtype=np.float64)
+            # (x - offset) / scale computed on halves, exactly as before for every value whose
+            # half is a normal float, and without overflow for values near float64's largest
+            out *= 0.5
+            out -= self.offset * 0.5
+            out /= self.scale
+            out *= 2.0
+        largest = float(np.max(np.abs(out), initial=0.0))
+        if not np.isfinite(largest) or largest > FLOAT32_MAX:
+            raise ValueError(
+                f"X holds values too large for this model: the largest magnitude is "
+                f"{_magnitude(X)}, which its scaling maps beyond float32's range "
+                f"({FLOAT32_MAX:.3g}); the model was fitted on much smaller values"
+            )
         return torch.from_numpy(out.astype(np.float32)).reshape(len(X), *self.data_shape)
 
     def from_tensor(self, t: torch.Tensor) -> np.ndarray:
@@ -88,12 +125,120 @@ class Preprocessor:
 
     @classmethod
     def from_saved(cls, meta: dict[str, object], tensors: dict[str, torch.Tensor]) -> Preprocessor:
-        """Rebuild from :meth:`to_json` and :meth:`tensors`."""
-        shape = tuple(int(v) for v in meta["input_shape"])  # type: ignore[union-attr]
-        offset, scale = tensors["offset"].numpy(), tensors["scale"].numpy()
+        """Rebuild from :meth:`to_json` and :meth:`tensors`, checking that they fit together.
+
+        Raises
+        ------
+        ValueError
+            If the sample shape or dtype is malformed, or ``offset`` / ``scale`` are missing, of
+            the wrong length for the sample shape (D values for vectors, 1 for images), or not
+            positive finite scales.
+        """
+        shape = meta["input_shape"]
+        if (
+            not isinstance(shape, list)
+            or not 1 <= len(shape) <= 3
+            or any(type(v) is not int or v < 1 for v in shape)
+        ):
+            raise ValueError(f"preprocessing.input_shape must be 1 to 3 positive ints; got {shape}")
+        if meta["input_dtype"] not in ("uint8", "float"):
+            raise ValueError(f"unknown preprocessing.input_dtype {meta['input_dtype']!r}")
+        wanted = shape[0] if len(shape) == 1 else 1
+        arrays = {name: _saved_array(tensors, name, wanted, shape) for name in ("offset", "scale")}
+        if not (arrays["scale"] > 0).all():
+            raise ValueError("the preprocessing scale must be positive")
+        offset, scale = arrays["offset"], arrays["scale"]
         if len(shape) >= 2:
             offset, scale = offset.reshape(()), scale.reshape(())
-        return cls(shape, str(meta["input_dtype"]), offset, scale)
+        return cls(tuple(shape), str(meta["input_dtype"]), offset, scale)
+
+
+def _saved_array(
+    tensors: dict[str, torch.Tensor], name: str, wanted: int, shape: list[int]
+) -> np.ndarray:
+    tensor = tensors.get(name)
+    if tensor is None:
+        raise ValueError(f"the preprocessing {name} is missing")
+    if tensor.dtype not in (torch.float32, torch.float64) or tensor.ndim != 1:
+        raise ValueError(f"the preprocessing {name} must be a 1-D float tensor; got {tensor.dtype}")
+    if tensor.numel() != wanted:
+        kind = f"vectors of {shape[0]} features" if len(shape) == 1 else "images"
+        raise ValueError(
+            f"the preprocessing {name} holds {tensor.numel()} values; {kind} need {wanted}"
+        )
+    array = tensor.double().numpy()
+    if not np.isfinite(array).all():
+        raise ValueError(f"the preprocessing {name} is not finite")
+    return array
+
+
+def _blocks(X: np.ndarray) -> Iterator[np.ndarray]:
+    """``X`` in blocks of rows of about :data:`BLOCK_VALUES` values."""
+    step = max(1, BLOCK_VALUES // max(1, int(np.prod(X.shape[1:]))))
+    for start in range(0, len(X), step):
+        yield X[start : start + step]
+
+
+def _extremes(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature (axis 0) min and max in ``X``'s own dtype; refuses values beyond float64."""
+    low = np.min([block.min(axis=0) for block in _blocks(X)], axis=0)
+    high = np.max([block.max(axis=0) for block in _blocks(X)], axis=0)
+    if X.ndim > 2:
+        low, high = low.min(), high.max()
+    if X.dtype.kind == "f" and max(-np.min(low), np.max(high)) > FLOAT64_MAX:
+        raise ValueError(
+            f"X holds values too large to preprocess: the largest magnitude is {_magnitude(X)}, "
+            f"beyond float64's range ({FLOAT64_MAX:.3g}); rescale the data"
+        )
+    return low, high
+
+
+def _standardisation(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature mean and standard deviation, without overflow for any finite input."""
+    low, high = _extremes(X)
+    low, high = low.astype(np.float64), high.astype(np.float64)
+    largest = np.maximum(np.abs(low), np.abs(high))
+    # divide by each feature's largest magnitude first: the scaled values lie in [-1, 1]
+    unit = np.where(largest > 0, largest, 1.0)
+    mean = sum(np.sum(block / unit, axis=0, dtype=np.float64) for block in _blocks(X)) / len(X)
+    squares = sum(
+        np.sum(np.square(block / unit - mean), axis=0, dtype=np.float64) for block in _blocks(X)
+    )
+    variance = squares / len(X)
+    offset, scale = mean * unit, np.sqrt(variance) * unit
+    # constant features are left centred (at their one value) rather than divided by zero; a
+    # variance within rounding of the mean (scikit-learn's bound) counts as constant too
+    eps = np.finfo(np.float64).eps
+    rounding = len(X) * eps * variance + (len(X) * mean * eps) ** 2
+    constant = (low == high) | ~(scale > 0) | (variance <= rounding)
+    return np.where(constant, high, offset), np.where(constant, 1.0, scale)
+
+
+def _magnitude(X: np.ndarray) -> str:
+    """The largest magnitude in ``X``, for a message (any float dtype, even beyond float64)."""
+    exact = X.dtype.kind == "f"
+    largest = max(np.max(np.abs(block if exact else block.astype(float))) for block in _blocks(X))
+    return np.format_float_scientific(largest, precision=3)
+
+
+def check_layout(X: np.ndarray) -> None:
+    """Refuse images that look channels-last (N x H x W x C) instead of N x C x H x W.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` is 4-D with 1, 3 or 4 on its last axis but not on axis 1; the message shows the
+        transpose that gives N x C x H x W (nothing is transposed silently).
+    """
+    if np.ndim(X) != 4:
+        return
+    n, a, b, c = X.shape
+    if c in CHANNEL_COUNTS and a not in CHANNEL_COUNTS:
+        raise ValueError(
+            f"X of shape {n} x {a} x {b} x {c} looks channels-last (N x H x W x C); ganclust "
+            f"takes images as N x C x H x W: pass X.transpose(0, 3, 1, 2) (shape "
+            f"{n} x {c} x {a} x {b})"
+        )
 
 
 def input_dtype_of(X: object) -> str:
@@ -106,6 +251,10 @@ def check_sample_shape(X: np.ndarray, expected: tuple[int, ...], owner: str) -> 
     if tuple(X.shape[1:]) != tuple(expected):
         got = " x ".join(map(str, X.shape[1:]))
         want = " x ".join(map(str, expected))
+        hint = ""
+        if X.ndim == 4 and (X.shape[3], X.shape[1], X.shape[2]) == tuple(expected):
+            hint = "; X looks channels-last (N x H x W x C): pass X.transpose(0, 3, 1, 2)"
         raise ValueError(
             f"X has samples of shape {got}, but {owner} was fitted on samples of shape {want}"
+            + hint
         )

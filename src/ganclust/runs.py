@@ -9,9 +9,12 @@ and the "already exists" check is made again, atomically, by the rename that com
 from __future__ import annotations
 
 import errno
+import glob
 import json
 import os
 import shutil
+import socket
+import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -91,6 +94,27 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _owner_note() -> str:
+    """What a temporary folder's ``.pid`` holds: the process id and the machine's name."""
+    return f"{os.getpid()} {socket.gethostname()}\n"
+
+
+def _owner_gone(folder: Path) -> bool:
+    """Whether the process that made ``folder`` has certainly ended (False when unsure).
+
+    A folder made on another machine (a shared file system) or without a readable ``.pid`` is
+    never taken for abandoned.
+    """
+    try:
+        pid_text, _, host = (folder / ".pid").read_text().strip().partition(" ")
+        pid = int(pid_text)
+    except (OSError, ValueError):
+        return False
+    if host and host != socket.gethostname():
+        return False
+    return not _pid_alive(pid)
+
+
 class RunFolder:
     """The destination of one ``fit`` run, checked before any training.
 
@@ -111,14 +135,16 @@ class RunFolder:
     def __init__(self, path: Path, overwrite: bool = False) -> None:
         self.path = path
         self.overwrite = overwrite
+        # the missing folders above ``path`` that the writability check created
+        self.created: list[Path] = []
         here = Path.cwd().resolve()
         target = path.resolve()
         if target == here or target in here.parents:
             raise ValueError(f"--out {path} is the current folder or one above it; choose another")
+        self._clean_leftovers()
         if path.exists() or path.is_symlink():
             self._check_replaceable()
         self._check_writable()
-        self._clean_leftovers()
 
     def _check_replaceable(self) -> None:
         path = self.path
@@ -140,28 +166,54 @@ class RunFolder:
 
     def _check_writable(self) -> None:
         parent = self.path.parent
+        missing = [p for p in (parent, *parent.parents) if not p.exists()]
         try:
             parent.mkdir(parents=True, exist_ok=True)
+            self.created = missing
             with atomic_dir(self.path, prefix=TMP_PREFIX):
                 pass
         except OSError as exc:
-            raise ValueError(f"cannot write the run folder in {parent}: {exc.strerror}") from None
+            self.abandon()
+            raise ValueError(
+                f"cannot write the run folder {self.path}: {parent} is not writable "
+                f"({exc.strerror or exc})"
+            ) from None
+
+    def abandon(self) -> None:
+        """Remove the folders above ``path`` that this run created, if they are still empty."""
+        for folder in self.created:
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        self.created = []
 
     def _clean_leftovers(self) -> None:
-        """Remove temporary folders of earlier runs of this destination whose process is gone."""
+        """Tidy the temporary folders of earlier runs of this destination whose process ended.
+
+        A run interrupted between the two renames of an overwrite left the previous run inside
+        its ``.ganclust-old`` folder and no destination: that run is put back, not deleted. An
+        old folder that still holds a run while the destination exists is left alone.
+        """
+        parent = self.path.parent
+        if not parent.is_dir():
+            return
+        name = glob.escape(self.path.name)
         for prefix in (TMP_PREFIX, OLD_PREFIX):
-            for entry in self.path.parent.glob(f"{prefix}.{self.path.name}.*"):
-                try:
-                    pid = int((entry / ".pid").read_text())
-                except (OSError, ValueError):
+            for entry in parent.glob(f"{prefix}.{name}.*"):
+                if entry.is_symlink() or not entry.is_dir() or not _owner_gone(entry):
                     continue
-                if not _pid_alive(pid):
-                    shutil.rmtree(entry, ignore_errors=True)
+                previous = entry / "run"
+                if prefix == OLD_PREFIX and previous.is_dir():
+                    if self.path.exists():
+                        continue  # which run is the newer cannot be told: keep both
+                    os.rename(previous, self.path)
+                shutil.rmtree(entry, ignore_errors=True)
 
     def write(self, write_contents: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
         """Assemble the folder with ``write_contents(tmp)`` and commit it; return its result."""
         with atomic_dir(self.path, prefix=TMP_PREFIX) as tmp:
-            (tmp / ".pid").write_text(str(os.getpid()))
+            (tmp / ".pid").write_text(_owner_note())
             result = write_contents(tmp)
             (tmp / ".pid").unlink()
             (tmp / MARKER).write_text("written by ganclust fit\n")
@@ -171,14 +223,13 @@ class RunFolder:
     def _commit(self, tmp: Path) -> None:
         if self.path.exists() and self.overwrite:
             self._check_replaceable()  # again: the folder may have changed during training
-            with atomic_dir(self.path, prefix=OLD_PREFIX) as old:
-                (old / ".pid").write_text(str(os.getpid()))
-                os.replace(self.path, old / "run")
-                os.replace(tmp, self.path)
+            self._replace(tmp)
+            self.created = []
             return
         try:
             # rename refuses a non-empty destination: the check made again, atomically
             os.rename(tmp, self.path)
+            self.created = []
         except OSError as exc:
             if exc.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
                 raise ValueError(
@@ -186,6 +237,28 @@ class RunFolder:
                     "another --out"
                 ) from None
             raise
+
+    def _replace(self, tmp: Path) -> None:
+        """Swap the previous run for ``tmp``; the previous run is deleted only once swapped."""
+        old = Path(tempfile.mkdtemp(prefix=f"{OLD_PREFIX}.{self.path.name}.", dir=self.path.parent))
+        (old / ".pid").write_text(_owner_note())
+        os.replace(self.path, old / "run")
+        try:
+            os.rename(tmp, self.path)
+        except OSError:
+            # something took the name between the renames: the previous run goes back
+            try:
+                os.rename(old / "run", self.path)
+            except OSError:
+                raise ValueError(
+                    f"{self.path} was taken while the run was being saved; the previous run "
+                    f"is kept in {old / 'run'}"
+                ) from None
+            shutil.rmtree(old, ignore_errors=True)
+            raise ValueError(
+                f"{self.path} changed while the run was being saved; nothing was replaced"
+            ) from None
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:

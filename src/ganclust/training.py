@@ -9,8 +9,10 @@ prints: it reports through ``callback``.
 
 from __future__ import annotations
 
+import contextlib
 import copy
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import torch
@@ -143,8 +145,30 @@ def _step(
     step.pseudo = pseudo
     _update(optimizers[0], method.discriminator_loss(nets, step))
     if step_count % cfg.n_critic == 0:
-        _update(optimizers[1], method.generator_loss(nets, step))
+        # the generator's loss runs through D, whose weights it does not update: freezing them
+        # skips computing gradients that would be discarded (the result is the same)
+        with _frozen(_only_in(optimizers[0], optimizers[1])):
+            _update(optimizers[1], method.generator_loss(nets, step))
     return step
+
+
+def _only_in(
+    optimizer: torch.optim.Optimizer, other: torch.optim.Optimizer
+) -> list[torch.Tensor]:
+    """Parameters ``optimizer`` updates and ``other`` does not."""
+    theirs = {id(p) for group in other.param_groups for p in group["params"]}
+    return [p for g in optimizer.param_groups for p in g["params"] if id(p) not in theirs]
+
+
+@contextlib.contextmanager
+def _frozen(params: list[torch.Tensor]) -> Iterator[None]:
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
 
 
 def _loop(
@@ -163,6 +187,7 @@ def _loop(
     monitor = _monitor(method, cfg)
     best, stale, step_count = float("inf"), 0, 0
     for epoch in range(cfg.max_epochs):
+        started = time.perf_counter()
         nets.train()
         order = torch.randperm(n, generator=rng).to(x.device)
         sums: dict[str, float] = {}
@@ -184,6 +209,7 @@ def _loop(
         row: dict[str, object] = {k: sums[k] / counts[k] for k in sums}
         row["epoch"] = epoch + 1
         row["occupancy"] = occupancy(method, averaged, x[probe], cfg.nets.latent.n_clusters)
+        row["seconds"] = round(time.perf_counter() - started, 3)
         result.history.append(row)
         callback({"event": "epoch", **row})
         monitored = float(row.get(monitor, float("nan")))  # type: ignore[arg-type]
