@@ -63,6 +63,13 @@ def load_named(name: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray] | None
         # the file is grouped by digit; a fixed shuffle makes mini-batches mixed from the start
         order = np.random.default_rng(0).permutation(len(X))
         return X[order], y[order]
+    if name in DERIVED:
+        base = load_named("mnist10k")
+        return None if base is None else DERIVED[name](*base)
+    if name.startswith("mixture-k"):
+        # K unit-variance 10-D Gaussians with the overlapping mixture's spread of means
+        X, y, _ = gaussian_mixture(seed, n_samples=300 * int(name[9:]), k=int(name[9:]))
+        return X, y
     if name.startswith("blobs"):
         from sklearn.datasets import make_blobs
 
@@ -81,6 +88,38 @@ def load_named(name: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray] | None
     except (ValueError, OSError) as exc:
         print(f"skipping {name}: {exc}", file=sys.stderr)
         return None
+
+
+def _mnist16(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST-10k resized to 16x16: a stand-in for small scanned digits."""
+    from PIL import Image
+
+    small = np.stack([np.asarray(Image.fromarray(x).resize((16, 16), Image.BILINEAR)) for x in X])
+    return small.astype(np.uint8), y
+
+
+def _mnist_imbalanced(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST-10k with 1,000 images of digit 0 down to 100 of digit 9 (linearly)."""
+    counts = np.linspace(1000, 100, 10).astype(int)
+    keep = np.concatenate([np.flatnonzero(y == d)[:c] for d, c in enumerate(counts)])
+    keep = np.random.default_rng(0).permutation(keep)
+    return X[keep], y[keep]
+
+
+def _mnist_pca50(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST-10k as 50-D PCA vectors: vector data where image augmentations do not apply."""
+    from sklearn.decomposition import PCA
+
+    flat = X.reshape(len(X), -1).astype(np.float64) / 255.0
+    return PCA(50, random_state=0).fit_transform(flat).astype(np.float32), y
+
+
+# the protocol's stand-ins for unseen data, derived from MNIST-10k
+DERIVED = {
+    "mnist16": _mnist16,
+    "mnist-imbalanced": _mnist_imbalanced,
+    "mnist-pca50": _mnist_pca50,
+}
 
 
 # the overlapping synthetic mixture: ten unit-variance 10-D Gaussians whose means are drawn with

@@ -8,6 +8,8 @@ adversarial game (``adversarial=False``, shown as ``<method> (no GAN)``) unless
 GMM (scikit-learn), openTSNE + GMM and UMAP + GMM (the ``bench`` extra: umap-learn, openTSNE).
 
     python benchmarks/accuracy.py       # digits + mnist10k + blobs + mixture, 5 seeds
+    # the protocol for unseen data: also mnist16, mnist-imbalanced, mnist-pca50 and
+    # mixture-k5 / -k10 / -k20 (Gaussian mixtures of K components)
     python benchmarks/accuracy.py --datasets digits --methods clustergan kmeans --seeds 3
     python benchmarks/accuracy.py --set "clustergan.options={'refine': 0}" --out quick
 
@@ -180,6 +182,7 @@ def main() -> None:
                     "init_scores": model.init_scores_.tolist(),
                     "score": float(model.init_scores_[model.best_init_]),
                     "restarts": model.n_restarts_,
+                    "phase_seconds": model.phase_seconds_,
                     **read_out_study(model, X, y),
                 }
             else:
@@ -300,6 +303,26 @@ def _spearman(a: list[float], b: list[float]) -> float:
     return float(spearmanr(a, b).statistic)
 
 
+def _phase_table(rows: list[dict]) -> list[str]:
+    """Where a GAN fit's time goes: mean seconds per phase over the seeds."""
+    timed = [row for row in rows if row["runs"] and "phase_seconds" in row["runs"][0]]
+    if not timed:
+        return []
+    phases = sorted({p for row in timed for r in row["runs"] for p in r["phase_seconds"]})
+    lines = [
+        "",
+        "Phase breakdown: mean seconds per fit.",
+        "",
+        "| dataset | method | " + " | ".join(phases) + " |",
+        "|---|---|" + "---|" * len(phases),
+    ]
+    for row in timed:
+        means = [np.mean([r["phase_seconds"].get(p, 0.0) for r in row["runs"]]) for p in phases]
+        cells = " | ".join(f"{m:.1f}" for m in means)
+        lines.append(f"| {row['dataset']} | {row['method']} | {cells} |")
+    return lines
+
+
 def _ablation_table(rows: list[dict]) -> list[str]:
     """The GAN's effect: each GAN row against its ``(no GAN)`` row, seed by seed."""
     by_key = {(row["dataset"], row["method"]): row for row in rows}
@@ -380,6 +403,7 @@ def format_table(rows: list[dict], seeds: int) -> str:
                     f"{int((gain > 0).sum())} / {int((gain < 0).sum())} of {len(gain)} |"
                 )
     lines += _ablation_table(rows)
+    lines += _phase_table(rows)
     studies = [row for row in rows if row.get("selection")]
     if studies:
         lines += [
