@@ -10,6 +10,11 @@ Cache location, first that is set: the ``data_home`` argument, ``$GANCLUST_DATA`
 ``<cache>/<dataset>/<filename>``. A mirror (``mirror=`` or ``$GANCLUST_MIRROR``) is a base URL
 with that same layout, ``<mirror>/<dataset>/<filename>`` (``http``, ``https`` or ``file``);
 when one is set, only the mirror is tried.
+
+Every download is capped: at the pinned size when it is verified, else (``verify=False``,
+or a file with no pinned size) at :data:`MAX_UNVERIFIED_BYTES`. A response that announces
+more in its ``Content-Length`` is refused before its body is read, and one that streams
+more is cut off there; either way nothing is left in the cache.
 """
 
 from __future__ import annotations
@@ -41,6 +46,9 @@ __all__ = [
 #: Seconds to wait for a server to connect or send the next block.
 TIMEOUT = 60.0
 _CHUNK = 1 << 16
+#: The most bytes fetched for a file whose pinned size is not enforced (``verify=False`` or
+#: no pinned size): four times the largest registry file (CIFAR-10, 170 MB), about 1 GiB.
+MAX_UNVERIFIED_BYTES = 1 << 30
 _SCHEMES = ("http", "https", "file")
 
 
@@ -207,7 +215,9 @@ def _stream(
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(request, timeout=timeout) as resp:
             length = resp.headers.get("Content-Length")
             expected = int(length) if length and length.isdigit() else None
-            limit = remote.size if verify and remote.size is not None else None
+            limit = _cap(remote, verify)
+            if expected is not None and expected > limit:
+                raise _Rejected(f"server announces {expected} bytes, more than the {limit} cap")
             digest = hashlib.sha256()
             got = 0
             with tqdm(
@@ -221,8 +231,8 @@ def _stream(
             ) as bar:
                 while block := resp.read(_CHUNK):
                     got += len(block)
-                    if limit is not None and got > limit:
-                        raise _Rejected(f"server sent more than the expected {limit} bytes")
+                    if got > limit:
+                        raise _Rejected(f"server sent more than the {limit} bytes expected")
                     digest.update(block)
                     out.write(block)
                     bar.update(len(block))
@@ -244,6 +254,13 @@ def _stream(
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _cap(remote: RemoteFile, verify: bool) -> int:
+    """The most bytes to accept for ``remote``: its pinned size, or the unverified cap."""
+    if verify and remote.size is not None:
+        return remote.size
+    return MAX_UNVERIFIED_BYTES
 
 
 class _Rejected(Exception):
@@ -278,7 +295,8 @@ def fetch(
     progress : bool, optional
         Show a tqdm progress bar while downloading.
     verify : bool, optional
-        Check size and SHA-256. If false, skip those checks (a warning gives the hash).
+        Check size and SHA-256. If false, skip those checks (a warning gives the hash); the
+        download is still capped at :data:`MAX_UNVERIFIED_BYTES`.
     timeout : float, optional
         Socket timeout in seconds; default :data:`TIMEOUT`.
 

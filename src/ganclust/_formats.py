@@ -1,10 +1,15 @@
 """Parsers for the on-disk formats of the named public datasets.
 
-Every parser reads a file that the download layer has already verified, checks that the
-bytes are internally consistent (headers match the payload, every row has the expected
-number of fields) and raises :class:`DatasetError`, a :class:`ValueError`, with a one-line
-message naming the file otherwise. Nothing here unpickles: CIFAR-10 is read from its
-*binary* distribution, never from the python (pickle) one.
+Every parser reads a file that the download layer has already verified (or not: see
+``verify=False``), checks that the bytes are internally consistent (headers match the
+payload, every row has the expected number of fields) and raises :class:`DatasetError`, a
+:class:`ValueError`, with a one-line message naming the file otherwise. Nothing here
+unpickles: CIFAR-10 is read from its *binary* distribution, never from the python (pickle)
+one.
+
+Each parser is wrapped in :func:`._bounds.guarded` (any parsing exception becomes one
+:class:`DatasetError`), and sizes the file declares are checked with
+:func:`._bounds.check_allocation` before they are allocated.
 """
 
 from __future__ import annotations
@@ -17,6 +22,16 @@ from pathlib import Path
 
 import numpy as np
 
+from ._bounds import (
+    MALFORMED,
+    DatasetError,
+    check_allocation,
+    guarded,
+    human_bytes,
+    memory_budget,
+    one_line,
+)
+
 __all__ = [
     "DatasetError",
     "read_cifar10_binary",
@@ -28,6 +43,7 @@ __all__ = [
 
 #: Refuse to inflate a gzip stream beyond this many bytes (the largest real one is ~47 MB).
 GZIP_LIMIT = 1 << 30
+
 
 _IDX_DTYPES = {
     0x08: np.dtype(np.uint8),
@@ -45,10 +61,6 @@ CIFAR10_MEMBERS = {
 _CIFAR_RECORD = 1 + 3 * 32 * 32
 
 
-class DatasetError(ValueError):
-    """Bad input: an unknown name, a malformed or missing file, inconsistent arrays."""
-
-
 def read_gzip(path: str | os.PathLike[str], *, limit: int = GZIP_LIMIT) -> bytearray:
     """Inflate a whole gzip file into memory.
 
@@ -57,7 +69,7 @@ def read_gzip(path: str | os.PathLike[str], *, limit: int = GZIP_LIMIT) -> bytea
     path : str or os.PathLike
         The ``.gz`` file.
     limit : int, optional
-        Largest inflated size accepted, in bytes.
+        Largest inflated size accepted, in bytes; :func:`memory_budget` lowers it further.
 
     Returns
     -------
@@ -69,18 +81,28 @@ def read_gzip(path: str | os.PathLike[str], *, limit: int = GZIP_LIMIT) -> bytea
     DatasetError
         If the file is not valid gzip, is truncated, or inflates beyond ``limit``.
     """
+    # a bytearray grows by over-allocating: keep room for that under the budget
+    limit = min(limit, memory_budget() // 2)
     out = bytearray()
     try:
         with gzip.open(path, "rb") as fh:
             while chunk := fh.read(1 << 20):
                 out += chunk
                 if len(out) > limit:
-                    raise DatasetError(f"{path}: inflates to more than {limit} bytes")
-    except (OSError, EOFError, zlib.error) as exc:
-        raise DatasetError(f"{path}: not a valid gzip file ({exc})") from exc
+                    raise DatasetError(
+                        f"{path}: inflates to more than {human_bytes(limit)}, the most "
+                        "accepted (a corrupt or hostile file?)"
+                    )
+    except DatasetError:
+        raise
+    except MemoryError:
+        raise DatasetError(f"{path}: not enough memory to inflate it") from None
+    except MALFORMED as exc:
+        raise DatasetError(f"{path}: not a valid gzip file ({one_line(exc)})") from exc
     return out
 
 
+@guarded("an IDX file")
 def read_idx(path: str | os.PathLike[str], *, ndim: int) -> np.ndarray:
     """Read a gzip-compressed IDX file (the MNIST family's format).
 
@@ -126,12 +148,12 @@ def _labels(values: np.ndarray, path: str | os.PathLike[str], n_classes: int) ->
     """Check that ``values`` are whole numbers in ``[0, n_classes)`` and return int64."""
     if values.size and (not np.all(np.isfinite(values)) or np.any(values != np.round(values))):
         raise DatasetError(f"{path}: labels must be whole numbers")
-    y = values.astype(np.int64)
-    if y.size and (y.min() < 0 or y.max() >= n_classes):
+    if values.size and (values.min() < 0 or values.max() >= n_classes):  # before any cast
         raise DatasetError(f"{path}: labels must lie in 0..{n_classes - 1}")
-    return y
+    return values.astype(np.int64)
 
 
+@guarded("a USPS text file")
 def read_usps(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
     """Read the USPS digits in the ESL ``zip.train.gz`` / ``zip.test.gz`` format.
 
@@ -181,6 +203,7 @@ def read_usps(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
     return X.reshape(-1, 16, 16), _labels(data[:, 0], path, 10)
 
 
+@guarded("a pendigits text file")
 def read_pendigits(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
     """Read a UCI pen-based digits file (``pendigits.tra`` or ``pendigits.tes``).
 
@@ -203,6 +226,8 @@ def read_pendigits(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray
     DatasetError
         If a line does not hold 17 integers.
     """
+    # a line of 17 small integers takes ~50 bytes on disk and ~1 KB as Python objects
+    check_allocation(20 * os.path.getsize(path), path, "parsing this text file")
     try:
         text = Path(path).read_bytes().decode("ascii")
     except UnicodeDecodeError as exc:
@@ -224,6 +249,7 @@ def read_pendigits(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray
     return data[:, :16].astype(np.float32), _labels(data[:, 16], path, 10)
 
 
+@guarded("the CIFAR-10 binary archive")
 def read_cifar10_binary(path: str | os.PathLike[str], split: str) -> tuple[np.ndarray, np.ndarray]:
     """Read one split of ``cifar-10-binary.tar.gz`` without extracting it to disk.
 
@@ -260,12 +286,15 @@ def read_cifar10_binary(path: str | os.PathLike[str], split: str) -> tuple[np.nd
                 fh = tar.extractfile(member) if member.isfile() else None
                 if fh is None:
                     raise DatasetError(f"{path}: {name} is not a regular file")
-                raw = bytearray(fh.read())
-                if not raw or len(raw) % _CIFAR_RECORD:
+                if not member.size or member.size % _CIFAR_RECORD:
                     raise DatasetError(f"{path}: {name} is not a whole number of records")
+                check_allocation(member.size, path, f"member {name}")
+                raw = bytearray(fh.read(member.size))
+                if len(raw) != member.size:
+                    raise DatasetError(f"{path}: {name} is truncated")
                 records = np.frombuffer(raw, dtype=np.uint8).reshape(-1, _CIFAR_RECORD)
                 ys.append(_labels(records[:, 0], path, 10))
                 xs.append(records[:, 1:].reshape(-1, 3, 32, 32))
     except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-        raise DatasetError(f"{path}: not a readable tar.gz archive ({exc})") from exc
+        raise DatasetError(f"{path}: not a readable tar.gz archive ({one_line(exc)})") from exc
     return np.concatenate(xs), np.concatenate(ys)

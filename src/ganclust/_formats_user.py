@@ -1,31 +1,45 @@
 """Readers for the user's own data: ``.npy``, ``.npz``, ``.csv`` / ``.tsv`` and image folders.
 
+(The image-folder reader lives in :mod:`._formats_images` and is re-exported here.)
+
 All of them either return complete arrays or raise :class:`DatasetError` (a
-:class:`ValueError`) with one line naming the file and the problem; nothing is written.
+:class:`ValueError`) with one line naming the file and the problem; nothing is written. Each
+public reader is wrapped once in :func:`._bounds.guarded`, so no parsing exception of the
+standard library, NumPy or Pillow escapes as anything else. Every size that a file declares
+(a ``.npy`` header's shape and dtype, a zip member's size, an image's width and height, a
+table's row count) is checked against :func:`._bounds.memory_budget` before it is allocated.
+Nothing is ever unpickled (``allow_pickle`` stays false).
 """
 
 from __future__ import annotations
 
 import csv
+import decimal
+import math
 import os
+import warnings
+import zipfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
-from ._formats import DatasetError
+from ._bounds import DatasetError, check_allocation, guarded
+from ._formats_images import IMAGE_SUFFIXES, read_image_folder
 
 __all__ = ["IMAGE_SUFFIXES", "read_array_file", "read_image_folder", "read_table"]
 
-#: File suffixes read as images inside a folder (compared case-insensitively).
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-_GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
+_EXACT = 2**53  # the largest float up to which every whole number is exact
+_INT64 = np.iinfo(np.int64)
 
 
 def encode_labels(values: np.ndarray, where: str) -> np.ndarray:
     """Turn a 1-D label array into ``int64`` codes.
 
-    Whole numbers are kept as they are; strings are numbered in sorted order.
+    Whole numbers are kept as they are; strings are numbered in sorted order. Numbers that
+    are not whole, not finite, or (for floats) beyond ``2**53`` in magnitude, where floats
+    stop being exact, are refused rather than rounded or wrapped.
 
     Parameters
     ----------
@@ -42,43 +56,145 @@ def encode_labels(values: np.ndarray, where: str) -> np.ndarray:
     Raises
     ------
     DatasetError
-        If the labels are not 1-D, or are numbers that are not whole.
+        If the labels are not 1-D, or are numbers that are not whole or out of range.
     """
     values = np.asarray(values)
     if values.ndim != 1:
         raise DatasetError(f"{where}: labels must be 1-D, got shape {values.shape}")
-    if values.dtype.kind in "US":
-        return np.unique(values, return_inverse=True)[1].astype(np.int64)
-    if values.dtype.kind == "b" or values.dtype.kind in "iu":
+    kind = values.dtype.kind
+    if kind in "US":
+        return np.unique(values, return_inverse=True)[1].astype(np.int64).reshape(-1)
+    if kind in "bi":
         return values.astype(np.int64)
-    if values.dtype.kind == "f":
-        if not np.all(np.isfinite(values)) or np.any(values != np.round(values)):
-            raise DatasetError(f"{where}: labels must be whole numbers or strings")
-        return values.astype(np.int64)
-    raise DatasetError(f"{where}: labels of dtype {values.dtype} are not supported")
+    if kind == "u":
+        bad = values > _INT64.max
+    elif kind == "f":
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(values) | (values != np.round(values)) | (abs(values) > _EXACT)
+    else:
+        raise DatasetError(f"{where}: labels of dtype {values.dtype} are not supported")
+    if np.any(bad):
+        i = int(np.flatnonzero(bad)[0])
+        raise DatasetError(
+            f"{where}: labels must be whole numbers that fit int64 (floats: at most 2**53 in "
+            f"magnitude) or strings; label {i} is {values[i].item()!r}"
+        )
+    return values.astype(np.int64)
 
 
 def _check_features(X: np.ndarray, where: str) -> np.ndarray:
-    """Check that ``X`` is a non-empty numeric array with samples along axis 0."""
+    """Check that ``X`` is a non-empty numeric array; turn channels-last images around."""
     if X.dtype.kind not in "biuf":
         raise DatasetError(f"{where}: X must be numeric, got dtype {X.dtype}")
     if X.ndim < 2:
         raise DatasetError(f"{where}: X must have shape (n_samples, ...), got {X.shape}")
     if X.shape[0] == 0:
         raise DatasetError(f"{where}: X holds no samples")
+    if X.ndim == 4 and X.shape[3] in (1, 3, 4) and min(X.shape[1:3]) >= 8:
+        turned = X.transpose(0, 3, 1, 2)
+        warnings.warn(
+            f"{where}: X of shape {X.shape} looks channels-last (N, H, W, C); it is read as "
+            f"channels-first {turned.shape}, i.e. X.transpose(0, 3, 1, 2). Save it "
+            "channels-first to silence this warning",
+            UserWarning,
+            stacklevel=5,
+        )
+        return turned
     return X
 
 
+def _npy_header(fh: IO[bytes], where: str) -> tuple[tuple[int, ...], np.dtype, int]:
+    """Read a ``.npy`` header: (shape, dtype, data bytes); refuse objects and bad shapes."""
+    try:
+        version = np.lib.format.read_magic(fh)
+    except ValueError:
+        raise DatasetError(f"{where}: not a .npy array (no NumPy magic string)") from None
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+    elif version == (2, 0):
+        shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+    else:  # 3.0 exists only for structured dtypes with non-latin-1 field names
+        raise DatasetError(f"{where}: .npy format version {version} is not supported")
+    if dtype.hasobject:
+        raise DatasetError(
+            f"{where}: cannot read an array of Python objects (dtype {dtype}): it would need "
+            "unpickling, which ganclust never does; save a numeric array instead"
+        )
+    if any(d < 0 for d in shape):
+        raise DatasetError(f"{where}: the header declares a negative dimension {shape}")
+    return tuple(shape), dtype, math.prod(shape) * dtype.itemsize
+
+
+def _read_npy(path: Path, mmap: bool) -> np.ndarray:
+    with open(path, "rb") as fh:
+        shape, dtype, nbytes = _npy_header(fh, str(path))
+        held = os.fstat(fh.fileno()).st_size - fh.tell()
+    if held < nbytes:
+        raise DatasetError(
+            f"{path}: truncated: the header declares {dtype} {shape} ({nbytes} bytes) "
+            f"but the file holds {held} bytes of data"
+        )
+    if dtype.kind not in "biuf":
+        raise DatasetError(f"{path}: X must be numeric, got dtype {dtype}")
+    if not mmap:
+        what = f"reading X ({dtype}, shape {shape}) whole"
+        check_allocation(nbytes, path, what, "load it memory-mapped (mmap=True, the default)")
+    return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+
+
+def _npz_member(zf: zipfile.ZipFile, key: str) -> zipfile.ZipInfo | None:
+    for name in (f"{key}.npy", key):
+        if name in zf.NameToInfo:
+            return zf.NameToInfo[name]
+    return None
+
+
+def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    with zipfile.ZipFile(path) as zf:
+        members = {k: _npz_member(zf, k) for k in ("X", "y")}
+        if members["X"] is None:
+            found = ", ".join(n.removesuffix(".npy") for n in zf.namelist()) or "none"
+            raise DatasetError(f"{path}: .npz needs an array named 'X' (found: {found})")
+        total = 0
+        for key, info in members.items():
+            if info is None:
+                continue
+            with zf.open(info) as fh:
+                shape, dtype, nbytes = _npy_header(fh, f"{path} member {info.filename}")
+                offset = fh.tell()
+            if info.file_size != offset + nbytes:
+                raise DatasetError(
+                    f"{path}: member {info.filename} declares {dtype} {shape} ({nbytes} bytes) "
+                    f"but the zip directory says it holds {info.file_size - offset}"
+                )
+            total += nbytes
+            what = f"inflating member {info.filename} ({dtype}, shape {shape})"
+            hint = f"save {key} with np.save as a .npy, which is memory-mapped"
+            check_allocation(total, path, what, hint)
+        arrays = {}
+        for key, info in members.items():
+            if info is not None:
+                with zf.open(info) as fh:
+                    arrays[key] = np.lib.format.read_array(fh, allow_pickle=False)
+    return arrays["X"], arrays.get("y")
+
+
+@guarded("a .npy array or .npz archive")
 def read_array_file(path: Path, *, mmap: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """Read a ``.npy`` file (X only) or a ``.npz`` archive (``X`` and optional ``y``).
+
+    Headers are read first: the declared shape and dtype must match the bytes present, and
+    what would be allocated must fit :func:`._bounds.memory_budget`. A 4-D ``X`` that looks
+    channels-last, ``(N, H, W, C)`` with ``C`` in 1, 3, 4 and ``H, W >= 8``, is returned as
+    the channels-first view ``X.transpose(0, 3, 1, 2)`` with a ``UserWarning`` saying so.
 
     Parameters
     ----------
     path : pathlib.Path
-        The file. Pickled object arrays are refused.
+        The file. Object (pickled) arrays are refused.
     mmap : bool, optional
         Memory-map a ``.npy`` file read-only instead of reading it whole. Ignored for
-        ``.npz``, whose members are compressed or zipped.
+        ``.npz``, whose members are inflated into memory.
 
     Returns
     -------
@@ -91,23 +207,13 @@ def read_array_file(path: Path, *, mmap: bool = True) -> tuple[np.ndarray, np.nd
     Raises
     ------
     DatasetError
-        If the file is unreadable, lacks ``X``, or ``X`` and ``y`` disagree in length.
+        If the file is unreadable, truncated, too large for memory, lacks ``X``, or ``X``
+        and ``y`` disagree in length.
     """
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".npy":
-            X = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
-            return _check_features(X, str(path)), None
-        with np.load(path, allow_pickle=False) as npz:
-            if "X" not in npz.files:
-                found = ", ".join(npz.files) or "none"
-                raise DatasetError(f"{path}: .npz needs an array named 'X' (found: {found})")
-            X = _check_features(npz["X"], str(path))
-            y = npz["y"] if "y" in npz.files else None
-    except DatasetError:
-        raise
-    except (OSError, ValueError, EOFError) as exc:
-        raise DatasetError(f"{path}: cannot read as {suffix} ({exc})") from exc
+    if path.suffix.lower() == ".npy":
+        return _check_features(_read_npy(path, mmap), str(path)), None
+    X, y = _read_npz(path)
+    X = _check_features(X, str(path))
     if y is None:
         return X, None
     y = encode_labels(y, str(path))
@@ -124,6 +230,75 @@ def _is_number(cell: str) -> bool:
     return True
 
 
+def _rows(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """Yield ``(line number, stripped cells)`` for every non-blank row."""
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        for row in reader:
+            cells = [c.strip() for c in row]
+            if any(cells):
+                yield reader.line_num, cells
+
+
+def _scan(path: Path, delimiter: str) -> tuple[list[str] | None, int, int]:
+    """First pass: (header or None, number of columns, number of data rows)."""
+    first: list[str] = []
+    first_line, n_rows = 0, 0
+    numeric_below: list[bool] = []  # for the first row's text cells: only numbers below?
+    for line, cells in _rows(path, delimiter):
+        if not first:
+            first, first_line = cells, line
+            numeric_below = [not _is_number(c) for c in cells]
+        elif len(cells) != len(first):
+            raise DatasetError(
+                f"{path}: line {line} has {len(cells)} fields, "
+                f"expected {len(first)} like line {first_line} (ragged rows)"
+            )
+        else:
+            for j, cell in enumerate(cells):
+                if numeric_below[j] and cell and not _is_number(cell):
+                    numeric_below[j] = False
+        n_rows += 1
+    if not first:
+        raise DatasetError(f"{path}: the file is empty")
+    header = any(numeric_below)
+    if header and n_rows == 1:
+        raise DatasetError(f"{path}: a header but no data rows")
+    return (first if header else None), len(first), n_rows - header
+
+
+def _integer(cell: str) -> int | None:
+    """The exact integer a numeric cell denotes ("3", "3.0", "3e2"), else None."""
+    try:
+        value = decimal.Decimal(cell)
+    except decimal.InvalidOperation:
+        return None
+    if not value.is_finite() or value != value.to_integral_value():
+        return None
+    return int(value)
+
+
+def _table_labels(path: Path, raw: list[str], lines: list[int]) -> np.ndarray:
+    """Label cells to int64: whole numbers exactly (no rounding, no wrap-around), else text."""
+    for cell, line in zip(raw, lines, strict=True):
+        if not cell:
+            raise DatasetError(f"{path}: empty label at line {line}")
+    if not all(_is_number(c) for c in raw):  # any text: number the distinct cells
+        index = {c: i for i, c in enumerate(sorted(set(raw)))}
+        return np.fromiter((index[c] for c in raw), dtype=np.int64, count=len(raw))
+    out = np.empty(len(raw), dtype=np.int64)
+    for i, (cell, line) in enumerate(zip(raw, lines, strict=True)):
+        value = _integer(cell)
+        if value is None or not _INT64.min <= value <= _INT64.max:
+            raise DatasetError(
+                f"{path}: label {cell!r} at line {line} is not a whole number in the int64 "
+                "range; numeric labels must be whole numbers (else give them as text)"
+            )
+        out[i] = value
+    return out
+
+
+@guarded("delimited text")
 def read_table(
     path: Path, *, label_column: str | int | None = None
 ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -131,7 +306,8 @@ def read_table(
 
     The first row is taken as a header when some column holds a non-numeric cell there and
     only numbers below it. Blank lines are skipped; an empty cell reads as NaN (left for the
-    estimator to report); any other non-numeric feature cell is an error.
+    estimator to report); any other non-numeric feature cell is an error. The file is read
+    twice, streaming: once to count and check the rows, once to fill a preallocated array.
 
     Parameters
     ----------
@@ -139,7 +315,9 @@ def read_table(
         The ``.csv`` or ``.tsv`` file, UTF-8 (a byte-order mark is allowed).
     label_column : str or int, optional
         The column holding labels: a header name, or a 0-based index (negative counts from
-        the end). Numeric labels must be whole; string labels are numbered in sorted order.
+        the end). Numeric labels must denote whole numbers in the int64 range (``3``,
+        ``3.0`` and ``3e0`` are all 3; ``2.5`` or ``1e30`` is an error: nothing is rounded
+        or wrapped); a column holding any non-numeric text is numbered in sorted order.
 
     Returns
     -------
@@ -152,71 +330,42 @@ def read_table(
     ------
     DatasetError
         For an empty file, ragged rows (naming the line), a non-numeric cell (naming line
-        and column) or an unknown ``label_column``.
+        and column), a label that is out of range, or an unknown ``label_column``.
     """
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            reader = csv.reader(fh, delimiter=delimiter)
-            for row in reader:
-                cells = [c.strip() for c in row]
-                if not any(cells):
-                    continue
-                if rows and len(cells) != len(rows[0]):
-                    raise DatasetError(
-                        f"{path}: line {reader.line_num} has {len(cells)} fields, "
-                        f"expected {len(rows[0])} like line {lines[0]} (ragged rows)"
-                    )
-                rows.append(cells)
-                lines.append(reader.line_num)
-    except UnicodeDecodeError as exc:
-        raise DatasetError(f"{path}: not a UTF-8 text file") from exc
-    except csv.Error as exc:
-        raise DatasetError(f"{path}: malformed {delimiter!r}-separated text ({exc})") from exc
-    if not rows:
-        raise DatasetError(f"{path}: the file is empty")
-    n_cols = len(rows[0])
-    has_header = any(
-        not _is_number(rows[0][j]) and all(_is_number(r[j]) for r in rows[1:] if r[j])
-        for j in range(n_cols)
-    )
-    header = rows[0] if has_header else None
-    data, lines = (rows[1:], lines[1:]) if has_header else (rows, lines)
-    if not data:
-        raise DatasetError(f"{path}: a header but no data rows")
-
+    header, n_cols, n_rows = _scan(path, delimiter)
     label_idx = _label_index(path, label_column, header, n_cols)
     feature_idx = [j for j in range(n_cols) if j != label_idx]
     if not feature_idx:
         raise DatasetError(f"{path}: no feature columns besides the label column")
-    cells = np.array(data, dtype=str)
-    feats = cells[:, feature_idx]
-    feats = np.where(feats == "", "nan", feats)
-    try:
-        X = feats.astype(np.float64)
-    except ValueError:
-        X = np.empty(feats.shape, dtype=np.float64)
-        for (i, k), cell in np.ndenumerate(feats):
-            try:
-                X[i, k] = float(cell)
-            except ValueError:
-                j = feature_idx[k]
-                name = f" ({header[j]!r})" if header else ""
-                raise DatasetError(
-                    f"{path}: non-numeric cell {str(cell)!r} at line {lines[i]}, "
-                    f"column {j + 1}{name}"
-                ) from None
+    check_allocation(8 * n_rows * len(feature_idx), path, f"{n_rows} x {len(feature_idx)} floats")
+    X = np.empty((n_rows, len(feature_idx)), dtype=np.float64)
+    raw: list[str] = []
+    lines: list[int] = []
+    rows = _rows(path, delimiter)
+    if header is not None:
+        next(rows)
+    changed = DatasetError(f"{path}: the file changed while it was being read")
+    i = -1
+    for i, (line, cells) in enumerate(rows):
+        if i >= n_rows or len(cells) != n_cols:
+            raise changed
+        try:
+            X[i] = [float(cells[j]) if cells[j] else math.nan for j in feature_idx]
+        except ValueError:
+            j = next(j for j in feature_idx if cells[j] and not _is_number(cells[j]))
+            name = f" ({header[j]!r})" if header else ""
+            raise DatasetError(
+                f"{path}: non-numeric cell {cells[j]!r} at line {line}, column {j + 1}{name}"
+            ) from None
+        if label_idx is not None:
+            raw.append(cells[label_idx])
+            lines.append(line)
+    if i + 1 != n_rows:
+        raise changed
     if label_idx is None:
         return X, None
-    raw = cells[:, label_idx]
-    if all(_is_number(c) for c in raw):
-        return X, encode_labels(raw.astype(np.float64), f"{path} label column")
-    if np.any(raw == ""):
-        first = lines[int(np.flatnonzero(raw == "")[0])]
-        raise DatasetError(f"{path}: empty label at line {first}")
-    return X, encode_labels(raw, f"{path} label column")
+    return X, _table_labels(path, raw, lines)
 
 
 def _label_index(
@@ -240,95 +389,3 @@ def _label_index(
     if not -n_cols <= idx < n_cols:
         raise DatasetError(f"{path}: label column {idx} is out of range for {n_cols} columns")
     return idx % n_cols
-
-
-def _image_files(folder: Path) -> list[Path]:
-    """Image files under ``folder`` (recursively), hidden entries skipped, sorted."""
-    found = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found += [
-            Path(root, f)
-            for f in files
-            if not f.startswith(".") and f.lower().endswith(IMAGE_SUFFIXES)
-        ]
-    return sorted(found)
-
-
-def read_image_folder(
-    folder: Path, *, image_size: tuple[int, int] | None = None
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Read a folder of PNG / JPEG images, with class subfolders giving the labels.
-
-    If the folder's images all sit in subfolders, each subfolder (sorted by name) is a class
-    and its images (at any depth) get that class's index; if they all sit at the top, ``y`` is
-    ``None``; a mix is refused. If every image is greyscale the result is ``(N, H, W)``,
-    otherwise all are converted to RGB and it is ``(N, 3, H, W)``. An unreadable image file
-    fails the whole load (no partial result); non-image files are ignored.
-
-    Parameters
-    ----------
-    folder : pathlib.Path
-        The folder.
-    image_size : tuple of int, optional
-        ``(height, width)`` to resize every image to (bilinear). Without it, images of
-        differing sizes are refused.
-
-    Returns
-    -------
-    X : numpy.ndarray
-        ``uint8`` images.
-    y : numpy.ndarray or None
-        ``int64`` class indices, or ``None`` without class subfolders.
-
-    Raises
-    ------
-    DatasetError
-        If there are no images, an image cannot be read, or sizes differ without
-        ``image_size``.
-    """
-    files = _image_files(folder)
-    if not files:
-        raise DatasetError(f"{folder}: no PNG or JPEG images in this folder")
-    top = [f for f in files if f.parent == folder]
-    if top and len(top) != len(files):
-        raise DatasetError(
-            f"{folder}: mixes images at the top level ({top[0].name}) with images in "
-            "class subfolders; put every image in a class subfolder, or none"
-        )
-    classes = sorted({f.relative_to(folder).parts[0] for f in files}) if not top else []
-    if image_size is not None:
-        if len(image_size) != 2 or any(int(s) < 1 for s in image_size):
-            raise DatasetError(f"image_size must be (height, width) > 0, got {image_size}")
-        image_size = (int(image_size[0]), int(image_size[1]))
-    images: list[Image.Image] = []
-    for f in files:
-        try:
-            with Image.open(f) as im:
-                im.load()
-                images.append(im.copy())
-        except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as exc:
-            raise DatasetError(f"{f}: unreadable image ({exc})") from exc
-    if image_size is None:
-        sizes = {im.size for im in images}
-        if len(sizes) > 1:
-            (w1, h1), (w2, h2) = sorted(sizes)[:2]
-            raise DatasetError(
-                f"{folder}: images have mixed sizes ({h1}x{w1}, {h2}x{w2}, ...); "
-                "pass image_size=(height, width) / --image-size to resize them"
-            )
-    grey = all(im.mode in _GREY_MODES for im in images)
-    arrays = []
-    for im in images:
-        im = im.convert("L" if grey else "RGB")
-        if image_size is not None and im.size != (image_size[1], image_size[0]):
-            im = im.resize((image_size[1], image_size[0]), Image.Resampling.BILINEAR)
-        arrays.append(np.asarray(im, dtype=np.uint8))
-    X = np.stack(arrays)
-    if not grey:
-        X = np.ascontiguousarray(X.transpose(0, 3, 1, 2))
-    if not classes:
-        return X, None
-    index = {c: i for i, c in enumerate(classes)}
-    y = np.array([index[f.relative_to(folder).parts[0]] for f in files], dtype=np.int64)
-    return X, y

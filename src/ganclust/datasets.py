@@ -9,6 +9,13 @@ Array conventions: images are ``uint8`` with 0 for background, ``(N, H, W)`` for
 ``(N, 3, H, W)`` (channels first) for colour; feature vectors are float ``(N, D)``; labels
 are ``int64``. ``digits`` (8x8, bundled with scikit-learn) is scaled from 0..16 to 0..255
 with ``round(x * 255 / 16)`` so it looks like the other image sets.
+
+The user's own files (:func:`load_file`) follow the same conventions, with two additions: a
+folder of 16-bit greyscale PNGs is read at full depth as ``uint16``, and a 4-D array file
+that looks channels-last ``(N, H, W, C)`` is turned channels-first (with a warning). Every
+reader checks what a file declares (headers, member sizes, image dimensions) against the
+memory available before allocating it, and turns any parsing failure into a one-line
+:class:`DatasetError`.
 """
 
 from __future__ import annotations
@@ -96,7 +103,8 @@ def load_dataset(
         Show download progress bars.
     verify : bool, optional
         Check pinned sizes and SHA-256 sums (always on unless disabled here). ``usps`` has no
-        pinned checksum and is refused unless this is false.
+        pinned checksum and is refused unless this is false. Unverified downloads are still
+        capped in size (``ganclust._download.MAX_UNVERIFIED_BYTES``).
 
     Returns
     -------
@@ -249,7 +257,10 @@ def load_file(
     ----------
     path : str or os.PathLike
         A ``.npy`` (X only), ``.npz`` (``X`` and optional ``y``), ``.csv`` / ``.tsv`` file,
-        or a folder of PNG / JPEG images (class subfolders give ``y``).
+        or a folder of PNG / JPEG images (class subfolders give ``y``). A 4-D ``X`` from an
+        array file that looks channels-last (last axis 1, 3 or 4, height and width at least
+        8) is returned as the channels-first view ``X.transpose(0, 3, 1, 2)``, with a
+        ``UserWarning`` saying so.
     label_column : str or int, optional
         CSV / TSV only: the label column, by header name or 0-based index.
     image_size : tuple of int, optional
@@ -261,15 +272,18 @@ def load_file(
     Returns
     -------
     X : numpy.ndarray
-        The samples along axis 0.
+        The samples along axis 0. Images from a folder are ``uint8``, or ``uint16`` for a
+        folder of greyscale images of which some are 16-bit (see
+        :func:`ganclust._formats_images.read_image_folder`).
     y : numpy.ndarray or None
         ``int64`` labels when the source has them.
 
     Raises
     ------
     DatasetError
-        For a missing path, an unsupported suffix or any malformed content (a
-        ``ValueError`` with a one-line message naming the file).
+        For a missing path, an unsupported suffix, any malformed content, or content that
+        declares more than the available memory (a ``ValueError`` with a one-line message
+        naming the file).
     """
     p = Path(path).expanduser()
     if not p.exists():
@@ -277,6 +291,8 @@ def load_file(
     if p.is_dir():
         return read_image_folder(p, image_size=image_size)
     suffix = p.suffix.lower()
+    if not p.is_file():
+        raise DatasetError(f"{p}: not a regular file or folder")
     if p.stat().st_size == 0:
         raise DatasetError(f"{p}: the file is empty")
     if suffix in (".npy", ".npz"):
