@@ -337,6 +337,19 @@ def fetch(
             f"download {urls[0]} and place it at {dest}"
         )
     dest.parent.mkdir(parents=True, exist_ok=True)
+    return _download_first(dataset, urls, dest, remote, verify, progress, timeout)
+
+
+def _download_first(
+    dataset: str,
+    urls: list[str],
+    dest: Path,
+    remote: RemoteFile,
+    verify: bool,
+    progress: bool,
+    timeout: float | None,
+) -> Path:
+    """Try each URL in turn; the first good copy lands at ``dest``."""
     errors = []
     for url in urls:
         try:

@@ -132,17 +132,20 @@ def train_run(
     config = train_config(settings, seed)
     method = config.method
     clock = _Clock()
+    report = callback or (lambda event: None)
+    if settings.init != "random":
+        report({"event": "phase", "phase": f"initialisation ({settings.init} pseudo-labels)"})
     config.pseudo = pseudo_labels(data, settings.n_clusters, settings.init, seed)
     clock.lap("pseudo_labels")
+    report({"event": "phase", "phase": "training"})
     result = train(data, config, callback)
     clock.lap("training")
     on_device = data.to(config.device)
     for round_ in range(1, settings.refine + 1):
+        report({"event": "phase", "phase": f"refinement {round_}/{settings.refine}"})
         features = batched(method.features, result.nets, on_device)
         current = cluster_logits(method, result.nets, on_device).argmax(dim=1)
-        config.pseudo = refined_pseudo_labels(
-            features, current, settings.n_clusters, seed + round_
-        )
+        config.pseudo = refined_pseudo_labels(features, current, settings.n_clusters, seed + round_)
         clock.lap("refine_pseudo_labels")
         config.max_epochs = _refine_epochs(settings)
         more = train(data, config, callback, nets=result.nets)
@@ -151,6 +154,7 @@ def train_run(
         clock.lap("refine_training")
     for epoch, row in enumerate(result.history, start=1):
         row["epoch"] = epoch
+    report({"event": "phase", "phase": "read-out"})
     if callback is not None and hasattr(callback, "close"):
         callback.close()
     strength = settings.weights.augment_strength
