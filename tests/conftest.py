@@ -38,6 +38,12 @@ def tiny(**overrides):
     return settings
 
 
+def timeless(history):
+    """A fit's ``history_`` without the wall-clock ``seconds`` of each epoch, which no two fits
+    share: what the same ``random_state`` must reproduce exactly."""
+    return [{k: v for k, v in row.items() if k != "seconds"} for row in history]
+
+
 def pytest_configure(config):
     config.addinivalue_line("filterwarnings", "ignore::ganclust.ClusterCollapseWarning")
     config.addinivalue_line(

@@ -18,7 +18,10 @@ import torch
 from safetensors import safe_open
 from sklearn.datasets import load_digits, make_blobs
 
+from conftest import METHODS, TINY, by_method, timeless, tiny
+
 import ganclust
+import ganclust._fit
 from ganclust import (
     CatGAN,
     ClusterCollapseWarning,
@@ -28,10 +31,10 @@ from ganclust import (
     evaluate,
     purity,
 )
+from ganclust._settings import run_seeds
+from ganclust.readout import freeze
 
-TINY = dict(width=16, max_epochs=2, batch_size=32, latent_dim=4, device="cpu", random_state=0)
-METHODS = [ClusterGAN, InfoGAN, CatGAN]
-by_method = pytest.mark.parametrize("cls", METHODS, ids=lambda c: c.__name__)
+WIDTH = TINY["options"]["width"]
 
 
 def _data(kind):
@@ -81,8 +84,8 @@ def trained(request, blobs_2d):
     """Each method trained long enough on 3 blobs that its generator produces every cluster
     (CatGAN's draw-and-keep sampling needs that)."""
     X, _ = blobs_2d
-    params = dict(width=32, latent_dim=4, batch_size=32, max_epochs=20, device="cpu")
-    return request.param(3, **params, random_state=0).fit(X), X
+    params = tiny(options={"width": 32}, max_epochs=20)
+    return request.param(3, **params).fit(X), X
 
 
 # ---------------------------------------------------------------- fit, predict, transform
@@ -124,7 +127,7 @@ def test_transform_shape(fitted_both):
         expected = TINY["latent_dim"] + 3  # E's noise part, then the K cluster probabilities
     else:
         # the discriminator trunk's features: width units (mlp) or 4 * width (conv)
-        expected = TINY["width"] if X.ndim == 2 else 4 * TINY["width"]
+        expected = WIDTH if X.ndim == 2 else 4 * WIDTH
     assert out.shape == (len(X), expected)
     assert out.dtype == np.float32
     assert np.all(np.isfinite(out))
@@ -133,7 +136,7 @@ def test_transform_shape(fitted_both):
 def test_clustergan_transform_probabilities_match_predict_proba(blobs):
     X, _ = blobs
     # random_state=2 gives a model whose public order differs from its internal one
-    model = ClusterGAN(3, **{**TINY, "random_state": 2}).fit(X)
+    model = ClusterGAN(3, **tiny(random_state=2)).fit(X)
     assert not np.array_equal(model.cluster_order_, np.arange(3))
     # float32 softmax on two code paths: equal up to rounding
     np.testing.assert_allclose(
@@ -171,7 +174,7 @@ def test_input_formats_and_sample_format(cls, kind):
 def test_image_sizes(shape):
     X = np.random.RandomState(0).rand(20, *shape)
     model = ClusterGAN(3, **TINY).fit(X)
-    assert model.net_config_.backbone == "conv"
+    assert model.settings_.nets.backbone == "conv"
     assert model.predict(X).shape == (20,)
     assert model.transform(X).shape == (20, TINY["latent_dim"] + 3)
     samples, _ = model.sample(3, cluster=2, random_state=0)
@@ -211,8 +214,7 @@ def test_sample_is_seeded(trained):
 
 def test_catgan_sample_of_cluster_is_assigned_to_that_cluster(blobs_2d):
     X, _ = blobs_2d
-    params = dict(width=32, latent_dim=4, batch_size=32, max_epochs=20, device="cpu")
-    model = CatGAN(3, **params, random_state=0).fit(X)
+    model = CatGAN(3, **tiny(options={"width": 32}, max_epochs=20)).fit(X)
     for k in range(3):
         samples, clusters = model.sample(15, cluster=k, random_state=k)
         np.testing.assert_array_equal(clusters, np.full(15, k))
@@ -228,7 +230,7 @@ def test_catgan_sample_of_cluster_is_assigned_to_that_cluster(blobs_2d):
 def test_catgan_sample_of_a_cluster_never_generated_raises():
     rng = np.random.RandomState(0)
     X = np.concatenate([rng.randn(10, 2) * 0.01, rng.randn(10, 2) * 0.01 + 5])
-    model = CatGAN(8, **{**TINY, "max_epochs": 1}).fit(X)
+    model = CatGAN(8, **tiny(max_epochs=1)).fit(X)
     _, clusters = model.sample(2000, random_state=0)
     never = sorted(set(range(8)) - set(clusters.tolist()))
     assert never, "expected this collapsed model never to generate some cluster"
@@ -245,11 +247,11 @@ def test_same_random_state_gives_identical_fits(cls, uint8_images):
     b = cls(3, **TINY).fit(uint8_images)
     np.testing.assert_array_equal(a.labels_, b.labels_)
     assert np.array_equal(a.predict_proba(uint8_images), b.predict_proba(uint8_images))
-    assert a.history_ == b.history_
+    assert timeless(a.history_) == timeless(b.history_)
     # fitting leaves the global random generators alone
     assert torch.equal(torch.random.get_rng_state(), torch_state)
     assert np.array_equal(np.random.get_state()[1], np_state[1])  # noqa: NPY002
-    c = cls(3, **{**TINY, "random_state": 1}).fit(uint8_images)
+    c = cls(3, **tiny(random_state=1)).fit(uint8_images)
     assert not np.array_equal(a.predict_proba(uint8_images), c.predict_proba(uint8_images))
 
 
@@ -309,7 +311,14 @@ def test_save_load_roundtrip(fitted_both, tmp_path):
     assert loaded.n_iter_ == model.n_iter_
     assert loaded.history_ == model.history_
     assert loaded.n_features_in_ == model.n_features_in_
-    assert loaded.net_config_ == model.net_config_
+    assert loaded.settings_ == model.settings_
+    assert loaded.readout_.n_neighbors == model.readout_.n_neighbors
+    assert loaded.readout_.view_strength == model.readout_.view_strength
+    np.testing.assert_array_equal(loaded.cluster_order_, model.cluster_order_)
+    np.testing.assert_array_equal(loaded.init_scores_, model.init_scores_)
+    np.testing.assert_array_equal(loaded.init_collapsed_, model.init_collapsed_)
+    assert (loaded.best_init_, loaded.n_restarts_) == (model.best_init_, model.n_restarts_)
+    assert loaded.stopped_early_ == model.stopped_early_
     a, b = model.sample(8, random_state=3), loaded.sample(8, random_state=3)
     assert np.array_equal(a[0], b[0]) and a[0].dtype == b[0].dtype
     np.testing.assert_array_equal(a[1], b[1])
@@ -326,9 +335,21 @@ def test_save_load_roundtrip(fitted_both, tmp_path):
         keys = list(handle.keys())
     assert set(meta) == {"ganclust"}
     info = json.loads(meta["ganclust"])
-    assert info["format"] == "ganclust-model"
+    assert info["format"] == "ganclust-model" and info["format_version"] == 2
+    assert info["ganclust_version"] == ganclust.__version__
     assert info["estimator"] == model._method_name
+    assert set(info) == {
+        "format", "format_version", "ganclust_version", "estimator", "params", "settings",
+        "preprocessing", "readout", "cluster_sizes", "history", "init_scores", "init_collapsed",
+        "best_init", "n_restarts", "stopped_early", "n_features_in",
+    }  # fmt: skip
+    assert set(info["readout"]) == {"view_strength", "n_neighbors", "cluster_order"}
+    assert info["params"] == model.get_params()
+    assert info["settings"] == model.settings_.to_json()
     assert "labels" in keys and any(k.startswith("nets.") for k in keys)
+    assert any(k.startswith("pre.") for k in keys)
+    assert {k.split(".")[0] for k in keys} <= {"nets", "pre", "labels", "vote"}
+    assert any(k.startswith("vote.") for k in keys) == (model.readout_.vote is not None)
     raw, size, header, end = _read_safetensors_header(path)
     assert len(raw) == 8 + size + end  # nothing beyond the header and the tensors' bytes
     assert header["__metadata__"]["ganclust"] == meta["ganclust"]
@@ -385,7 +406,8 @@ def test_stop_criterion_stops_after_n_iter_no_change_stale_epochs(cls, blobs):
     X, _ = blobs
     # with a huge tol every epoch after the first is stale (the first sets the best value)
     # refine=0: the refinement round runs the same criterion again and would add its epochs
-    model = cls(3, **{**TINY, "max_epochs": 50}, tol=1e6, n_iter_no_change=2, refine=0).fit(X)
+    options = {"tol": 1e6, "n_iter_no_change": 2, "refine": 0}
+    model = cls(3, **tiny(max_epochs=50, options=options)).fit(X)
     assert model.n_iter_ == 3
     assert len(model.history_) == 3
     assert model.stopped_early_ is True
@@ -394,10 +416,12 @@ def test_stop_criterion_stops_after_n_iter_no_change_stale_epochs(cls, blobs):
 @by_method
 def test_stop_criterion_off_and_patience_longer_than_training(cls, blobs):
     X, _ = blobs
-    model = cls(3, **{**TINY, "max_epochs": 4}, tol=None, n_iter_no_change=1, refine=0).fit(X)
+    options = {"tol": None, "n_iter_no_change": 1, "refine": 0}
+    model = cls(3, **tiny(max_epochs=4, options=options)).fit(X)
     assert model.n_iter_ == 4
     assert model.stopped_early_ is False
-    model = cls(3, **{**TINY, "max_epochs": 3}, tol=1e6, n_iter_no_change=3, refine=0).fit(X)
+    options = {"tol": 1e6, "n_iter_no_change": 3, "refine": 0}
+    model = cls(3, **tiny(max_epochs=3, options=options)).fit(X)
     assert model.n_iter_ == 3
     assert model.stopped_early_ is False
 
@@ -405,19 +429,11 @@ def test_stop_criterion_off_and_patience_longer_than_training(cls, blobs):
 @by_method
 def test_refinement_rounds_add_a_third_of_the_epochs_each(cls, blobs):
     X, _ = blobs
-    model = cls(3, **{**TINY, "max_epochs": 6}, tol=None, refine=2).fit(X)
+    model = cls(3, **tiny(max_epochs=6, options={"tol": None, "refine": 2})).fit(X)
     assert [row.get("refine", 0) for row in model.history_] == [0] * 6 + [1] * 2 + [2] * 2
     assert [row["epoch"] for row in model.history_] == list(range(1, 11))
-    plain = cls(3, **{**TINY, "max_epochs": 6}, tol=None, refine=0).fit(X)
+    plain = cls(3, **tiny(max_epochs=6, options={"tol": None, "refine": 0})).fit(X)
     assert all("refine" not in row for row in plain.history_) and plain.n_iter_ == 6
-
-
-def test_max_epochs_none_trains_about_2000_steps_within_15_to_100_epochs():
-    model = ClusterGAN(3)
-    assert model._max_epochs(1797, 64) == 72  # sklearn digits
-    assert model._max_epochs(10_000, 64) == 15  # 156 steps an epoch: the lower bound
-    assert model._max_epochs(60, 32) == 100  # the upper bound
-    assert ClusterGAN(3, max_epochs=7)._max_epochs(1797, 64) == 7
 
 
 def test_weight_average_moves_towards_the_live_weights():
@@ -437,10 +453,10 @@ def test_weight_average_moves_towards_the_live_weights():
 @by_method
 def test_ema_changes_the_returned_weights_and_stays_reproducible(cls, blobs):
     X, _ = blobs
-    settings = {**TINY, "max_epochs": 3, "refine": 0}
-    averaged = cls(3, **settings).fit(X)
-    again = cls(3, **settings).fit(X)
-    last = cls(3, **settings, ema=0.0).fit(X)
+    averaged = cls(3, **tiny(max_epochs=3, options={"refine": 0})).fit(X)
+    again = cls(3, **tiny(max_epochs=3, options={"refine": 0})).fit(X)
+    last = cls(3, **tiny(max_epochs=3, options={"refine": 0, "ema": 0.0})).fit(X)
+    assert averaged.settings_.ema == 0.999 and last.settings_.ema == 0.0
     assert np.array_equal(averaged.predict_proba(X), again.predict_proba(X))
     assert not np.allclose(averaged.predict_proba(X), last.predict_proba(X))
 
@@ -459,20 +475,64 @@ def test_history_rows(fitted):
         assert model._method.monitor in row
 
 
+def _one_run(model, X, index):
+    """Train initialisation ``index`` of ``model``'s fit on its own, through ganclust._fit, and
+    read it out as fit does: its run and its public cluster probabilities of ``X``."""
+    settings = model.settings_
+    data = model.preprocessor_.to_tensor(X)
+    seeds, selection_seed = run_seeds(settings)
+    run = ganclust._fit.train_run(settings, data, seeds[index], selection_seed, index)
+    nets = run.result.nets
+    _, proba = freeze(
+        settings.method,
+        nets,
+        data,
+        run.proba,
+        settings.view_strength,
+        settings.read_out_neighbors,
+        selection_seed,
+    )
+    return run, proba.double().numpy()
+
+
 @by_method
 def test_n_init_keeps_the_best_scoring_run(cls, blobs):
     X, _ = blobs
-    # 10 epochs: enough that no run collapses, so no restart adds a third score
-    model = cls(3, **{**TINY, "max_epochs": 10}, n_init=2).fit(X)
+    # 10 epochs: enough that no run collapses, so no restart adds a fourth score
+    model = cls(3, **tiny(max_epochs=10), n_init=3).fit(X)
     assert model.n_restarts_ == 0
-    assert model.init_scores_.shape == (2,)
+    assert model.init_scores_.shape == (3,)
     assert np.all(np.isfinite(model.init_scores_))
-    # the best score among the runs that did not collapse (argmax: ties go to the first)
+    assert len(set(model.init_scores_.tolist())) == 3  # distinct runs: the choice matters
+    # the best score among the runs that did not collapse
     healthy = np.where(model.init_collapsed_, -np.inf, model.init_scores_)
     assert model.best_init_ == int(np.argmax(healthy))
-    single = cls(3, **{**TINY, "max_epochs": 10}).fit(X)
-    assert single.init_scores_.shape == (1 + single.n_restarts_,)
-    assert single.best_init_ == 0 or single.init_collapsed_[0]
+    # and the kept model is that run: trained alone, it reads the data the same way
+    run, proba = _one_run(model, X, model.best_init_)
+    assert run.score == model.init_scores_[model.best_init_]
+    np.testing.assert_array_equal(proba.argmax(axis=1), model.labels_)
+    np.testing.assert_allclose(proba, model.predict_proba(X), rtol=0, atol=1e-6)
+
+
+def test_n_init_keeps_the_run_the_score_prefers(blobs, monkeypatch):
+    X, _ = blobs
+    train_run = ganclust._fit.train_run
+    forced = [0.2, 0.9, 0.5]
+
+    def scored(*args, **kwargs):
+        # the middle run gets the top score, whatever the real scores would be
+        run = train_run(*args, **kwargs)
+        run.score, run.collapsed = forced[run.index], False
+        return run
+
+    monkeypatch.setattr(ganclust._fit, "train_run", scored)
+    model = ClusterGAN(3, **tiny(max_epochs=10), n_init=3).fit(X)
+    assert model.init_scores_.tolist() == forced
+    assert model.best_init_ == 1
+    _, kept = _one_run(model, X, 1)
+    np.testing.assert_allclose(kept, model.predict_proba(X), rtol=0, atol=1e-6)
+    _, first = _one_run(model, X, 0)
+    assert not np.allclose(first, model.predict_proba(X), atol=1e-3)  # a different model
 
 
 # ---------------------------------------------------------------- collapse warning
@@ -480,7 +540,7 @@ def test_n_init_keeps_the_best_scoring_run(cls, blobs):
 def test_collapse_warning_names_the_empty_clusters(cls):
     rng = np.random.RandomState(0)
     X = np.concatenate([rng.randn(10, 2) * 0.01, rng.randn(10, 2) * 0.01 + 5])
-    model = cls(8, **{**TINY, "max_epochs": 1})
+    model = cls(8, **tiny(max_epochs=1))
     with pytest.warns(ClusterCollapseWarning, match=r"cluster\(s\)") as record:
         model.fit(X)
     sizes = model.cluster_sizes_
@@ -497,21 +557,22 @@ def test_collapse_warning_names_the_empty_clusters(cls):
     # every run collapses on this data, so both restarts were tried before giving up
     assert model.n_restarts_ == 2
     assert model.init_scores_.shape == (3,)
+    assert model.init_collapsed_.tolist() == [True, True, True]
 
 
 def test_a_collapsed_run_loses_to_one_that_did_not(blobs, monkeypatch):
     X, _ = blobs
-    train_run = ClusterGAN._train_run
+    train_run = ganclust._fit.train_run
 
-    def first_run_collapses_with_the_top_score(self, *args, **kwargs):
-        run = train_run(self, *args, **kwargs)
+    def first_run_collapses_with_the_top_score(*args, **kwargs):
+        run = train_run(*args, **kwargs)
         run.collapsed = run.index == 0
         if run.collapsed:
             run.score = 1e9
         return run
 
-    monkeypatch.setattr(ClusterGAN, "_train_run", first_run_collapses_with_the_top_score)
-    model = ClusterGAN(3, **{**TINY, "max_epochs": 10}, n_init=2).fit(X)
+    monkeypatch.setattr(ganclust._fit, "train_run", first_run_collapses_with_the_top_score)
+    model = ClusterGAN(3, **tiny(max_epochs=10), n_init=2).fit(X)
     assert model.best_init_ == 1
     assert model.n_restarts_ == 0  # one healthy run is enough: no restart
     assert model.init_collapsed_.tolist() == [True, False]
@@ -520,8 +581,9 @@ def test_a_collapsed_run_loses_to_one_that_did_not(blobs, monkeypatch):
 
 def test_a_healthy_run_needs_no_restart(blobs):
     X, _ = blobs
-    model = ClusterGAN(3, **{**TINY, "max_epochs": 10}).fit(X)
+    model = ClusterGAN(3, **tiny(max_epochs=10)).fit(X)
     assert model.n_restarts_ == 0 and model.init_scores_.shape == (1,)
+    assert model.best_init_ == 0 and model.init_collapsed_.tolist() == [False]
 
 
 # ---------------------------------------------------------------- accuracy floors
@@ -534,6 +596,7 @@ def test_clustergan_separates_blobs():
     assert clustering_accuracy(y, model.labels_) >= 0.95
 
 
+@pytest.mark.slow
 def test_clustergan_digits_accuracy_floor():
     digits = load_digits()
     model = ClusterGAN(10, max_epochs=5, device="cpu", random_state=0).fit(digits.images)
@@ -545,16 +608,10 @@ def test_clustergan_digits_accuracy_floor():
 
 def test_published_method_without_init_or_regulariser_still_clusters_digits():
     digits = load_digits()
-    model = ClusterGAN(
-        10,
-        init="random",
-        consistency=0.0,
-        refine=0,
-        ema=0.0,
-        max_epochs=5,
-        device="cpu",
-        random_state=0,
-    ).fit(digits.images)
+    options = {"init": "random", "consistency": 0.0, "refine": 0, "ema": 0.0}
+    model = ClusterGAN(10, options=options, max_epochs=5, device="cpu", random_state=0).fit(
+        digits.images
+    )
     # the plain ClusterGAN objective, for comparison: well above chance, well below the default
     assert 0.3 < clustering_accuracy(digits.target, model.labels_) < 0.8
 

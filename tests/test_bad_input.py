@@ -6,16 +6,17 @@ import os
 import numpy as np
 import pytest
 import torch
+from _model_files import rewrite_model
+from conftest import METHODS, by_method, tiny
 from safetensors.torch import save_file
 from sklearn.exceptions import NotFittedError
 
 import ganclust
-import ganclust.io
+import ganclust._checkpoint
 from ganclust import CatGAN, ClusterGAN, InfoGAN
+from ganclust._checkpoint import ModelFileError
 
-TINY = dict(width=16, max_epochs=1, batch_size=32, latent_dim=4, device="cpu", random_state=0)
-METHODS = [ClusterGAN, InfoGAN, CatGAN]
-by_method = pytest.mark.parametrize("cls", METHODS, ids=lambda c: c.__name__)
+TINY = tiny(max_epochs=1)
 with_loss = pytest.mark.parametrize("cls", [ClusterGAN, InfoGAN], ids=lambda c: c.__name__)
 
 
@@ -101,21 +102,21 @@ def test_n_clusters_not_an_integer(cls, X, n_clusters):
 @by_method
 @pytest.mark.parametrize(
     "name, value",
-    [
-        ("max_epochs", 0),
-        ("batch_size", -1),
-        ("learning_rate", 0.0),
-        ("n_init", 0),
-        ("tol", -1),
-        ("refine", -1),
-        ("refine", 1.5),
-        ("ema", -0.1),
-        ("ema", 1.0),
-    ],
+    [("max_epochs", 0), ("batch_size", -1), ("learning_rate", 0.0), ("n_init", 0)],
 )
 def test_out_of_range_parameters(cls, X, name, value):
     with pytest.raises(ValueError, match=name):
         cls(3, **{**TINY, name: value}).fit(X)
+
+
+@by_method
+@pytest.mark.parametrize(
+    "name, value",
+    [("tol", -1), ("refine", -1), ("refine", 1.5), ("ema", -0.1), ("ema", 1.0)],
+)
+def test_out_of_range_options(cls, X, name, value):
+    with pytest.raises(ValueError, match=rf"options\['{name}'\]"):
+        cls(3, **tiny(max_epochs=1, options={name: value})).fit(X)
 
 
 @by_method
@@ -135,12 +136,14 @@ def test_unknown_backbone(cls, X):
 
 @with_loss
 def test_unknown_loss(cls, X):
-    with pytest.raises(ValueError, match="unknown loss 'mse'"):
-        cls(3, **TINY, loss="mse").fit(X)
+    with pytest.raises(ValueError, match=r"unknown options\['loss'\] 'mse'"):
+        cls(3, **tiny(max_epochs=1, options={"loss": "mse"})).fit(X)
 
 
-def test_catgan_has_no_loss_parameter():
+def test_catgan_has_no_loss_option(X):
     assert "loss" not in CatGAN().get_params()
+    with pytest.raises(ValueError, match=r"unknown option\(s\) 'loss' for catgan"):
+        CatGAN(3, **tiny(max_epochs=1, options={"loss": "bce"})).fit(X)
 
 
 @by_method
@@ -228,10 +231,12 @@ def saved_bytes(tmp_path_factory, fitted):
 
 
 def test_load_missing_file(tmp_path):
-    with pytest.raises(ValueError, match="not found"):
+    with pytest.raises(ModelFileError, match="not found: .*nope.safetensors"):
         ganclust.load(tmp_path / "nope.safetensors")
-    with pytest.raises(ValueError, match="not found"):
-        ganclust.load(tmp_path)  # a folder
+    # a folder is read as a run folder, and this one holds no model
+    with pytest.raises(ModelFileError, match="folder without a model.safetensors"):
+        ganclust.load(tmp_path)
+    assert issubclass(ModelFileError, ValueError)
 
 
 def test_load_random_bytes(tmp_path):
@@ -263,8 +268,6 @@ def test_load_truncated_model(tmp_path, saved_bytes):
 
 
 def test_load_model_with_missing_weights(tmp_path, fitted):
-    from _model_files import rewrite_model
-
     good = tmp_path / "good.safetensors"
     fitted.save(good)
 
@@ -272,8 +275,69 @@ def test_load_model_with_missing_weights(tmp_path, fitted):
         tensors.pop(next(k for k in tensors if k.startswith("nets.")))
 
     bad = rewrite_model(good, tmp_path / "bad.safetensors", drop_one_weight)
-    with pytest.raises(ValueError, match="not a usable ganclust model"):
+    with pytest.raises(ModelFileError, match=r"bad\.safetensors: not a usable ganclust model"):
         ganclust.load(bad)
+
+
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (lambda meta, t: meta.pop("settings"), "missing settings"),
+        (
+            lambda meta, t: meta["readout"].update(n_neighbors="5"),
+            "readout.n_neighbors must be int",
+        ),
+        (lambda meta, t: meta.update(best_init=True), "best_init must be int"),
+        (lambda meta, t: meta.update(format_version=3), "newer ganclust"),
+        (lambda meta, t: meta.update(format_version="2"), "format_version must be an integer"),
+        (lambda meta, t: meta.update(estimator="kmeans"), "unknown estimator 'kmeans'"),
+        (lambda meta, t: meta["readout"].update(cluster_order=[0, 0, 1]), "permutation"),
+        (lambda meta, t: meta["params"].update(n_clusters=1), "n_clusters must be >= 2"),
+        (lambda meta, t: meta["settings"]["nets"].update(width=10**6), "width"),
+        (lambda meta, t: t.update(labels=t["labels"] + 7), "labels must lie in"),
+    ],
+    ids=[
+        "no-settings",
+        "string-neighbors",
+        "bool-best-init",
+        "newer-format",
+        "string-version",
+        "unknown-estimator",
+        "not-a-permutation",
+        "bad-param",
+        "huge-width",
+        "labels-out-of-range",
+    ],
+)
+def test_load_model_whose_metadata_is_wrong(tmp_path, saved_bytes, edit, match):
+    good = tmp_path / "good.safetensors"
+    good.write_bytes(saved_bytes)
+    bad = rewrite_model(good, tmp_path / "bad.safetensors", edit)
+    with pytest.raises(ModelFileError, match="bad.safetensors") as error:
+        ganclust.load(bad)
+    assert match in str(error.value)
+
+
+def test_load_refuses_nan_weights(tmp_path, saved_bytes):
+    good = tmp_path / "good.safetensors"
+    good.write_bytes(saved_bytes)
+
+    def poison(meta, tensors):
+        name = next(k for k in tensors if k.startswith("nets.") and k.endswith("weight"))
+        tensors[name] = torch.full_like(tensors[name], float("nan"))
+
+    bad = rewrite_model(good, tmp_path / "bad.safetensors", poison)
+    with pytest.raises(ModelFileError, match="bad.safetensors: tensor 'nets.*NaN or inf"):
+        ganclust.load(bad)
+
+
+def test_save_refuses_nan_weights(tmp_path, X):
+    model = ClusterGAN(3, **TINY).fit(X)
+    with torch.no_grad():
+        next(model.nets_.parameters()).fill_(float("nan"))
+    with pytest.raises(ValueError, match="refusing to save a model whose tensor 'nets.*not finite"):
+        model.save(tmp_path / "model.safetensors")
+    assert list(tmp_path.iterdir()) == []
 
 
 # ---------------------------------------------------------------- a failed save
@@ -284,7 +348,7 @@ def test_failed_save_leaves_no_file(tmp_path, monkeypatch, fitted, error):
             handle.write(b"\x00" * 100)  # a partial file, then the failure
         raise error
 
-    monkeypatch.setattr(ganclust.io, "save_file", half_write)
+    monkeypatch.setattr(ganclust._checkpoint, "save_file", half_write)
     dest = tmp_path / "model.safetensors"
     with pytest.raises(type(error)):
         fitted.save(dest)
@@ -300,7 +364,7 @@ def test_failed_save_keeps_the_previous_file(tmp_path, monkeypatch, fitted, save
             handle.write(b"\x00" * 100)
         raise OSError("disk full")
 
-    monkeypatch.setattr(ganclust.io, "save_file", half_write)
+    monkeypatch.setattr(ganclust._checkpoint, "save_file", half_write)
     with pytest.raises(OSError, match="disk full"):
         fitted.save(dest)
     assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]

@@ -313,7 +313,8 @@ def test_cli_fit_on_mnist_through_the_mirror(mirror, tmp_path, monkeypatch, caps
     monkeypatch.setenv("GANCLUST_DATA", str(tmp_path / "cache"))
     out = tmp_path / "run"
     argv = ["fit", "--data", "mnist", "--mirror", mirror.url, "--out", str(out), "--quiet"]
-    argv += ["--n-clusters", "3", "--max-epochs", "1", "--width", "8", "--init", "random"]
+    argv += ["--n-clusters", "3", "--max-epochs", "1", "--option", "width=8"]
+    argv += ["--option", "init=random"]
     assert main(argv) == 0
     run = json.loads((out / "run.json").read_text())
     assert run["data"] == "mnist"

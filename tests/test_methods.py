@@ -1,28 +1,28 @@
-"""Backbones and the methods' latent spaces: the seed article's DCGAN, ``auto``, and the codes."""
+"""Backbones and the methods' latent spaces: the article's DCGAN, ``auto``, and the codes."""
 
 import numpy as np
 import pytest
 import torch
+from conftest import by_method, tiny
+from torch import nn
 
-import ganclust._base
+import ganclust._fit
 from ganclust import CatGAN, ClusterGAN, InfoGAN, clustering_accuracy
 from ganclust.nets import build_generator, build_trunk
 
-TINY = dict(width=16, max_epochs=1, batch_size=32, latent_dim=4, device="cpu", random_state=0)
-METHODS = [ClusterGAN, InfoGAN, CatGAN]
-by_method = pytest.mark.parametrize("cls", METHODS, ids=lambda c: c.__name__)
+TINY = tiny(max_epochs=1)
 SHAPES = [(1, 8, 8), (1, 16, 16), (1, 28, 28), (3, 32, 32)]
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
-def test_seed_dcgan_generator_and_trunk_shapes(shape):
+def test_dcgan_generator_and_trunk_shapes(shape):
     torch.manual_seed(0)
-    generator = build_generator("seed-dcgan", 10, shape, 64).eval()
+    generator = build_generator("dcgan", 10, shape, 64).eval()
     with torch.no_grad():
         fake = generator(torch.randn(2, 10))
     assert fake.shape == (2, *shape)
     assert fake.min() >= -1 and fake.max() <= 1  # tanh output
-    trunk, n_features = build_trunk("seed-dcgan", shape, 64)
+    trunk, n_features = build_trunk("dcgan", shape, 64)
     with torch.no_grad():
         features = trunk.eval()(fake)
     assert features.shape == (2, n_features)
@@ -34,23 +34,25 @@ def test_seed_dcgan_generator_and_trunk_shapes(shape):
 def capture_train(monkeypatch):
     """Record the TrainConfig of every training run."""
     configs = []
-    real_train = ganclust._base.train
+    real_train = ganclust._fit.train
 
     def train(data, cfg, callback=None, nets=None):
         configs.append(cfg)
         return real_train(data, cfg, callback, nets=nets)
 
-    monkeypatch.setattr(ganclust._base, "train", train)
+    monkeypatch.setattr(ganclust._fit, "train", train)
     return configs
 
 
 @by_method
-def test_seed_dcgan_fit_uses_the_articles_defaults(cls, capture_train):
+def test_dcgan_fit_uses_the_articles_defaults(cls, capture_train):
     X = np.random.RandomState(0).rand(40, 28, 28)
-    model = cls(3, backbone="seed-dcgan", max_epochs=1, device="cpu", random_state=0).fit(X)
-    assert model.net_config_.backbone == "seed-dcgan"
-    assert model.net_config_.latent.noise_dim == 128
-    assert model.net_config_.width == 64
+    model = cls(3, backbone="dcgan", max_epochs=1, device="cpu", random_state=0).fit(X)
+    assert model.settings_.nets.backbone == "dcgan"
+    assert model.settings_.nets.latent.noise_dim == 128
+    assert model.settings_.nets.width == 64
+    assert model.settings_.learning_rate == 2e-4
+    assert {cfg.learning_rate for cfg in capture_train} == {2e-4}
     assert {cfg.batch_size for cfg in capture_train} == {32}  # every run and refinement
     assert model.get_params()["latent_dim"] is None  # resolved, not overwritten
     assert model.get_params()["batch_size"] is None
@@ -62,16 +64,17 @@ def test_seed_dcgan_fit_uses_the_articles_defaults(cls, capture_train):
 def test_defaults_of_the_other_backbones(cls, capture_train):
     X = np.random.RandomState(0).rand(20, 6)
     model = cls(3, max_epochs=1, device="cpu", random_state=0).fit(X)
-    assert model.net_config_.latent.noise_dim == 30
-    assert model.net_config_.width == 256
+    assert model.settings_.nets.latent.noise_dim == 30
+    assert model.settings_.nets.width == 256
     assert {cfg.batch_size for cfg in capture_train} == {64}
+    assert {cfg.learning_rate for cfg in capture_train} == {1e-3}
     model = cls(3, **{**TINY, "batch_size": 7, "latent_dim": 5}).fit(X)
-    assert model.net_config_.latent.noise_dim == 5
+    assert model.settings_.nets.latent.noise_dim == 5
     assert capture_train[-1].batch_size == 7
 
 
 @by_method
-@pytest.mark.parametrize("backbone", ["conv", "seed-dcgan"])
+@pytest.mark.parametrize("backbone", ["conv", "dcgan"])
 def test_image_backbones_refuse_vectors(cls, backbone):
     X = np.random.RandomState(0).rand(20, 6)
     with pytest.raises(ValueError, match=f"backbone='{backbone}' needs images"):
@@ -82,38 +85,53 @@ def test_image_backbones_refuse_vectors(cls, backbone):
 def test_auto_backbone(cls):
     vectors = np.random.RandomState(0).rand(20, 6)
     images = np.random.RandomState(0).rand(20, 8, 8)
-    assert cls(3, **TINY).fit(vectors).net_config_.backbone == "mlp"
-    assert cls(3, **TINY).fit(images).net_config_.backbone == "conv"
-    assert cls(3, **TINY).fit(images[:, None]).net_config_.backbone == "conv"
+    assert cls(3, **TINY).fit(vectors).settings_.nets.backbone == "mlp"
+    assert cls(3, **TINY).fit(images).settings_.nets.backbone == "conv"
+    assert cls(3, **TINY).fit(images[:, None]).settings_.nets.backbone == "conv"
 
 
-def test_mlp_backbone_on_images_works_or_says_why():
-    images = np.random.RandomState(0).rand(20, 8, 8)
-    try:
-        model = ClusterGAN(3, **TINY, backbone="mlp").fit(images)
-    except ValueError as exc:
-        assert "mlp" in str(exc)
-    else:
-        assert model.predict(images).shape == (20,)
+def test_the_old_backbone_name_is_refused():
+    X = np.random.RandomState(0).rand(20, 28, 28)
+    with pytest.raises(ValueError, match="unknown backbone 'seed-dcgan'"):
+        ClusterGAN(3, **TINY, backbone="seed-dcgan").fit(X)
+
+
+@by_method
+@pytest.mark.parametrize("shape", [(4, 4), (8, 8), (3, 8, 8)])
+def test_mlp_backbone_on_images(cls, shape):
+    # an MLP reads images flattened, at any size (conv needs 8x8), and generates images
+    images = np.random.RandomState(0).rand(20, *shape)
+    model = cls(3, **TINY, backbone="mlp").fit(images)
+    assert model.settings_.nets.backbone == "mlp"
+    assert model.settings_.nets.data_shape == ((1, *shape) if len(shape) == 2 else shape)
+    head = model.nets_[model._method.head]
+    assert isinstance(head.trunk[0], nn.Flatten)
+    assert not any(isinstance(m, nn.Conv2d) for m in model.nets_.modules())
+    assert model.predict(images).shape == (20,)
+    assert model.predict_proba(images).shape == (20, 3)
+    samples, _ = model.sample(3, random_state=0)
+    assert samples.shape == (3, *shape)
+    # generated images are in the training data's intensity range, like conv's
+    assert samples.min() >= images.min() - 1e-6 and samples.max() <= images.max() + 1e-6
 
 
 def test_infogan_latent_has_continuous_codes():
     X = np.random.RandomState(0).rand(20, 6)
     model = InfoGAN(3, **TINY, n_continuous=3).fit(X)
-    latent = model.net_config_.latent
+    latent = model.settings_.nets.latent
     assert latent.n_continuous == 3
     assert latent.conditional is True
     assert latent.dim == TINY["latent_dim"] + 3 + 3
     assert model.nets_["G"][0].in_features == latent.dim
     # the Q head predicts realness, the K categories and the continuous codes
     assert model.nets_["D"].sizes == (1, 3, 3)
-    assert InfoGAN(3, **TINY, n_continuous=0).fit(X).net_config_.latent.dim == 4 + 3
+    assert InfoGAN(3, **TINY, n_continuous=0).fit(X).settings_.nets.latent.dim == 4 + 3
 
 
 def test_catgan_latent_is_not_conditional():
     X = np.random.RandomState(0).rand(20, 6)
     model = CatGAN(3, **TINY).fit(X)
-    latent = model.net_config_.latent
+    latent = model.settings_.nets.latent
     assert latent.conditional is False
     assert latent.n_continuous == 0
     assert latent.dim == TINY["latent_dim"]  # noise only
@@ -124,7 +142,7 @@ def test_catgan_latent_is_not_conditional():
 def test_clustergan_latent_is_noise_plus_one_hot():
     X = np.random.RandomState(0).rand(20, 6)
     model = ClusterGAN(3, **TINY, sigma=0.5).fit(X)
-    latent = model.net_config_.latent
+    latent = model.settings_.nets.latent
     assert latent.conditional is True
     assert latent.n_continuous == 0
     assert latent.sigma == 0.5
@@ -136,7 +154,7 @@ def test_tsne_init_pseudo_labels_follow_the_data():
     import torch
     from sklearn.datasets import make_blobs
 
-    from ganclust.manifold import pseudo_labels
+    from ganclust.pseudo_labels import pseudo_labels
 
     X, y = make_blobs(400, n_features=20, centers=4, cluster_std=1.0, random_state=0)
     labels = pseudo_labels(torch.tensor(X, dtype=torch.float32), 4, "tsne", seed=0)
@@ -151,7 +169,7 @@ def test_refined_pseudo_labels_are_numbered_like_the_head():
     import torch
     from sklearn.datasets import make_blobs
 
-    from ganclust.manifold import refined_pseudo_labels
+    from ganclust.pseudo_labels import refined_pseudo_labels
 
     X, y = make_blobs(300, n_features=16, centers=3, cluster_std=1.0, random_state=1)
     # the head's current clusters: the true ones under an arbitrary numbering, 10% of them wrong
@@ -170,7 +188,7 @@ def test_refined_pseudo_labels_are_numbered_like_the_head():
 def test_small_data_falls_back_from_tsne_to_kmeans():
     import torch
 
-    from ganclust.manifold import pseudo_labels
+    from ganclust.pseudo_labels import pseudo_labels
 
     X = torch.randn(30, 5)
     labels = pseudo_labels(X, 3, "tsne", seed=0)
@@ -186,8 +204,9 @@ def test_clustergan_encoder_fake_weight_follows_the_data_kind(capture_train, sha
     model = ClusterGAN(3, **TINY).fit(X)
     assert {cfg.weights.encoder_fake_weight for cfg in capture_train} == {expected}
     assert {cfg.weights.beta_c for cfg in capture_train} == {10.0}
-    assert model.get_params()["encoder_fake_weight"] is None  # resolved, not overwritten
-    ClusterGAN(3, **{**TINY, "encoder_fake_weight": 0.5}).fit(X)
+    assert model.settings_.weights.encoder_fake_weight == expected
+    assert model.get_params()["options"] == {"width": 16}  # resolved, not overwritten
+    ClusterGAN(3, **tiny(max_epochs=1, options={"encoder_fake_weight": 0.5})).fit(X)
     assert capture_train[-1].weights.encoder_fake_weight == 0.5
 
 

@@ -5,18 +5,17 @@ uses the same ones."""
 import numpy as np
 import pytest
 import torch
-from _model_files import rewrite_model
+from _model_files import read_meta, rewrite_model, to_format_1
+from conftest import METHODS, TINY, tiny
 
 import ganclust
-from ganclust import CatGAN, ClusterGAN, InfoGAN
+from ganclust import ClusterGAN
 from ganclust.augment import READ_OUT_SHIFT, read_out_views
 from ganclust.cli import main
 from ganclust.training import cluster_logits
 
-TINY = dict(width=16, max_epochs=2, batch_size=32, latent_dim=4, device="cpu", random_state=0)
 # the views alone, without the neighbor vote on top (tests/test_neighbor_vote.py covers that)
-VIEWS = {**TINY, "read_out_neighbors": 0}
-METHODS = [ClusterGAN, InfoGAN, CatGAN]
+VIEWS = tiny(options={"read_out_neighbors": 0})
 
 
 def _centre(image):
@@ -53,6 +52,7 @@ def test_read_out_views_leave_vectors_and_strength_zero_alone():
 @pytest.mark.parametrize("cls", METHODS, ids=lambda c: c.__name__)
 def test_predict_proba_averages_each_image_and_its_views(cls, uint8_images):
     model = cls(3, **VIEWS).fit(uint8_images)
+    assert model.readout_.view_strength == 1.0 and model.readout_.n_neighbors == 0
     data = model._prepare(uint8_images)
     order = torch.from_numpy(model.cluster_order_)
 
@@ -65,10 +65,16 @@ def test_predict_proba_averages_each_image_and_its_views(cls, uint8_images):
     np.testing.assert_array_equal(model.labels_, model.predict(uint8_images))
     np.testing.assert_array_equal(model.labels_, with_views.argmax(axis=1))
 
-    model.set_params(test_time_augmentation=False)
-    alone = model.predict_proba(uint8_images)
-    np.testing.assert_allclose(alone, softmax(data).double().numpy(), rtol=1e-5, atol=1e-7)
+    alone = softmax(data).double().numpy()
     assert np.abs(alone - with_views).max() > 1e-4  # the views do change the read-out
+    # without them (frozen at fit), the same networks read each image alone
+    off = cls(3, **tiny(options={"read_out_neighbors": 0, "test_time_augmentation": False}))
+    off.fit(uint8_images)
+    assert off.readout_.view_strength == 0.0
+    off_data = off._prepare(uint8_images)
+    head = cluster_logits(off._method, off.nets_, off_data).softmax(dim=1)
+    expected = head[:, torch.from_numpy(off.cluster_order_)].double().numpy()
+    np.testing.assert_allclose(off.predict_proba(uint8_images), expected, rtol=1e-5, atol=1e-7)
 
 
 def test_clustergan_transform_ends_with_the_read_out(uint8_images):
@@ -81,39 +87,49 @@ def test_clustergan_transform_ends_with_the_read_out(uint8_images):
 def test_vectors_are_read_alone(blobs):
     X, _ = blobs
     model = ClusterGAN(3, **VIEWS).fit(X)
-    with_flag = model.predict_proba(X)
-    model.set_params(test_time_augmentation=False)
-    assert np.array_equal(with_flag, model.predict_proba(X))
+    head = cluster_logits(model._method, model.nets_, model._prepare(X)).softmax(dim=1)
+    alone = model.readout_.to_public(head).double().numpy()
+    assert np.array_equal(model.predict_proba(X), alone)
 
 
 @pytest.mark.parametrize("value", ["yes", 1, None])
 def test_test_time_augmentation_must_be_a_boolean(value, blobs):
-    with pytest.raises(ValueError, match="test_time_augmentation must be True or False"):
-        ClusterGAN(3, test_time_augmentation=value, **TINY).fit(blobs[0])
+    match = r"options\['test_time_augmentation'\] must be True or False"
+    with pytest.raises(ValueError, match=match):
+        ClusterGAN(3, **tiny(options={"test_time_augmentation": value})).fit(blobs[0])
 
 
 def test_a_file_saved_before_the_views_existed_reads_samples_alone(uint8_images, tmp_path):
     model = ClusterGAN(3, **VIEWS).fit(uint8_images)
     model.save(tmp_path / "model.safetensors")
 
-    def drop_the_parameter(meta, tensors):
+    def as_a_format_1_file_without_the_views(meta, tensors):
+        to_format_1(meta)
         del meta["params"]["test_time_augmentation"]
 
     old = rewrite_model(
-        tmp_path / "model.safetensors", tmp_path / "old.safetensors", drop_the_parameter
+        tmp_path / "model.safetensors",
+        tmp_path / "old.safetensors",
+        as_a_format_1_file_without_the_views,
     )
+    assert read_meta(old)["format_version"] == 1
     loaded = ganclust.load(old)
-    assert loaded.get_params()["test_time_augmentation"] is False
-    model.set_params(test_time_augmentation=False)
-    assert np.array_equal(loaded.predict_proba(uint8_images), model.predict_proba(uint8_images))
+    assert loaded.get_params()["options"]["test_time_augmentation"] is False
+    assert loaded.readout_.view_strength == 0.0
+    data = model._prepare(uint8_images)
+    head = cluster_logits(model._method, model.nets_, data).softmax(dim=1)
+    alone = model.readout_.to_public(head).double().numpy()
+    np.testing.assert_allclose(loaded.predict_proba(uint8_images), alone, rtol=1e-6, atol=1e-7)
 
 
-def test_cli_refuses_a_value_that_is_not_a_boolean(capsys):
-    with pytest.raises(SystemExit) as exit_:
-        main(["fit", "--test-time-augmentation", "maybe", "--out", "unused"])
-    assert exit_.value.code == 2
-    err = capsys.readouterr().err
-    assert "argument --test-time-augmentation: invalid bool value: 'maybe'" in err
+def test_cli_refuses_a_value_that_is_not_a_boolean(capsys, tmp_path):
+    argv = ["fit", "--option", "test_time_augmentation=maybe", "--out", str(tmp_path / "unused")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "ganclust fit: error: --option test_time_augmentation: cannot read 'maybe' as bool"
+    ]
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_cli_turns_the_views_off(tmp_path):
@@ -121,6 +137,8 @@ def test_cli_turns_the_views_off(tmp_path):
     np.save(tmp_path / "images.npy", X)
     out = tmp_path / "run"
     argv = ["fit", "--data", str(tmp_path / "images.npy"), "--n-clusters", "3", "--out", str(out)]
-    quick = ["--max-epochs", "1", "--quiet", "--width", "8", "--device", "cpu"]
-    assert main([*argv, *quick, "--test-time-augmentation", "off"]) == 0
-    assert ganclust.load(out / "model.safetensors").get_params()["test_time_augmentation"] is False
+    quick = ["--max-epochs", "1", "--quiet", "--option", "width=8", "--device", "cpu"]
+    assert main([*argv, *quick, "--option", "test_time_augmentation=off"]) == 0
+    loaded = ganclust.load(out / "model.safetensors")
+    assert loaded.get_params()["options"]["test_time_augmentation"] is False
+    assert loaded.readout_.view_strength == 0.0

@@ -29,7 +29,7 @@ from .latent import sample_latent
 from .methods import METHODS, Method
 from .preprocess import Preprocessor, check_sample_shape, input_dtype_of
 from .readout import freeze
-from .training import batched
+from .inference import batched
 
 
 class ClusterCollapseWarning(UserWarning):

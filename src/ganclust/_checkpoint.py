@@ -140,7 +140,7 @@ def _tensor_problem(tensors: dict[str, torch.Tensor]) -> str | None:
         if tensor.dtype not in TENSOR_DTYPES:
             return f"tensor {name!r} is of type {str(tensor.dtype).removeprefix('torch.')}"
         if tensor.dtype in FLOAT_DTYPES and not bool(torch.isfinite(tensor).all()):
-            return f"tensor {name!r} holds NaN or inf values"
+            return f"tensor {name!r} is not finite (it holds NaN or inf values)"
     return None
 
 

@@ -18,15 +18,8 @@ from ._settings import Settings, run_seeds
 from .methods import METHODS
 from .pseudo_labels import pseudo_labels, refined_pseudo_labels
 from .selection import stability_score
-from .training import (
-    Callback,
-    TrainConfig,
-    TrainResult,
-    batched,
-    cluster_logits,
-    cluster_proba,
-    train,
-)
+from .inference import batched, cluster_logits, cluster_proba
+from .training import Callback, TrainConfig, TrainResult, train
 
 # a cluster holding less than this fraction of its fair share (1/K) counts as collapsed
 COLLAPSE_FRACTION = 0.1

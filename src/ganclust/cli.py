@@ -3,17 +3,14 @@
 The estimator flags are generated from the estimators' signatures and the constraint table of
 :mod:`ganclust._params`, one to one: ``--n-clusters`` sets ``n_clusters``, and ``--option
 KEY=VALUE`` sets one research option. ``fit --help`` shows the common flags; ``--help-all`` every
-flag.
-
-Bad input, unreadable or unwritable files and a machine that cannot run the command exit with
-status 2 and one line on stderr; an interrupt exits with 130, and an unexpected error (a bug) with
-1, in one line too (``GANCLUST_DEBUG=1`` shows its traceback). A reader that closes the pipe early
-(``ganclust predict ... | head``) is not an error.
+flag. Bad input or files exit with status 2, an interrupt 130, a bug 1 (``GANCLUST_DEBUG=1``
+shows its traceback), each with one line on stderr; a reader closing the pipe early is no error.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import inspect
 import json
@@ -32,7 +29,6 @@ from .estimators import ESTIMATORS
 
 EXIT_BAD_INPUT = 2
 EXIT_BUG = 1
-EXIT_INTERRUPTED = 130
 # the estimator flags ``fit --help`` shows; the rest are under --help-all
 COMMON = (
     "n_clusters",
@@ -221,40 +217,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # a closed pipe shows here, not at exit as an ignored exception
         return status
     except BrokenPipeError:
-        try:  # stdout to /dev/null, so the flush at exit does not fail on the closed pipe
+        # stdout to /dev/null, so the flush at exit does not fail (a captured one has no fd)
+        with contextlib.suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except (OSError, ValueError):
-            pass  # a stdout without a file descriptor (captured) has nothing to flush
         return 0
     except KeyboardInterrupt:
         _error_line("ganclust: interrupted")
-        return EXIT_INTERRUPTED
+        return 130  # 128 + SIGINT, as a shell reports it
     except (ValueError, OSError, RuntimeError, MemoryError) as exc:
         _error_line(f"ganclust {args.command}: error: {_first_line(exc)}")
         return EXIT_BAD_INPUT
     except Exception as exc:
         if os.environ.get("GANCLUST_DEBUG"):
             raise
-        _error_line(
-            f"ganclust {args.command}: unexpected error: {type(exc).__name__}: {_first_line(exc)} "
-            "(a bug: please report it; GANCLUST_DEBUG=1 shows the traceback)"
-        )
+        bug = f"{type(exc).__name__}: {_first_line(exc)} (a bug; GANCLUST_DEBUG=1 shows where)"
+        _error_line(f"ganclust {args.command}: unexpected error: {bug}")
         return EXIT_BUG
 
 
 def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    text = lines[0] if lines else ""
-    if isinstance(exc, MemoryError):
-        return f"out of memory {text}".strip()
-    return text or type(exc).__name__
+    text = (str(exc).strip().splitlines() or [""])[0]
+    return f"out of memory {text}".strip() if isinstance(exc, MemoryError) else text or "error"
 
 
 def _error_line(line: str) -> None:
-    try:
+    with contextlib.suppress(OSError, ValueError):  # a closed stderr: no one left to tell
         print(line, file=sys.stderr, flush=True)
-    except (OSError, ValueError):
-        pass  # a closed stderr: there is no one left to tell
 
 
 def _load_data(args: argparse.Namespace, default: str | None = None):
@@ -282,10 +270,9 @@ def _load_data(args: argparse.Namespace, default: str | None = None):
             verify=not args.no_verify,
             progress=not getattr(args, "quiet", False),
         )
-    except Exception as exc:
-        if isinstance(exc, (ValueError, OSError, MemoryError)):
-            raise
-        # a reader's own error type (a corrupt archive, an image bomb): still the data's fault
+    except (ValueError, OSError, MemoryError):
+        raise
+    except Exception as exc:  # a reader's own error type (a corrupt archive, an image bomb)
         raise ValueError(f"cannot read --data {spec}: {type(exc).__name__}: {exc}") from exc
     return spec, X, y
 
@@ -324,9 +311,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     spec, X, y = _load_data(args, default="digits")
     name = Path(spec).stem if Path(spec).exists() else spec
     out = Path(args.out or f"runs/{name}-{args.method}")
-    run = RunFolder(out, overwrite=args.overwrite)  # refuses a bad destination before training
     params.setdefault("verbose", 0 if args.quiet else 1)
-    try:
+    # refuses a bad destination before training; on failure, removes the folders it created
+    with RunFolder(out, overwrite=args.overwrite) as run:
         model = cls(**params)
         started = time.perf_counter()
         model.fit(X)
@@ -334,9 +321,6 @@ def cmd_fit(args: argparse.Namespace) -> int:
         from ._run_files import write_run
 
         summary = run.write(lambda tmp: write_run(tmp, model, X, y, spec, seconds, sys.argv, out))
-    except BaseException:
-        run.abandon()  # the folders the destination check created, if still empty
-        raise
     if not args.quiet:
         print(summary["summary"])
     return 0

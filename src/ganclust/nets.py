@@ -34,9 +34,12 @@ def resolve_backbone(backbone: str, data_shape: tuple[int, ...]) -> str:
         )
     if is_image and backbone != "mlp" and min(data_shape[1:]) < 8:
         size = "x".join(map(str, data_shape[1:]))
+        hint = "backbone='mlp' takes any size"
+        if data_shape[2] in (1, 3, 4) and data_shape[0] not in (1, 3, 4):
+            hint = "they look channels-last: pass N x C x H x W, X.transpose(0, 3, 1, 2)"
         raise ValueError(
-            f"images must be at least 8x8 for backbone={backbone!r}; got {size} "
-            "(backbone='mlp' takes any size)"
+            f"images must be at least 8x8 for backbone={backbone!r}; got {size} images, "
+            f"{data_shape[0]} channel(s) ({hint})"
         )
     return backbone
 

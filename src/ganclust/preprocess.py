@@ -193,9 +193,40 @@ def _extremes(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return low, high
 
 
+# below this magnitude squares cannot overflow, so the plain statistics are safe
+PLAIN_LIMIT = 1e150
+# the plain statistics' test for a constant feature (a standard deviation at or under this)
+PLAIN_CONSTANT = 1e-12
+
+
 def _standardisation(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-feature mean and standard deviation, without overflow for any finite input."""
+    """Per-feature mean and standard deviation, without overflow for any finite input.
+
+    Ordinary data get the plain ``X.mean(axis=0)`` and ``X.std(axis=0)``, bit for bit what
+    earlier versions computed (so a seed keeps its labels); data whose squares could overflow,
+    or whose spread is so small that the plain test would call it constant, get the scaled
+    computation below.
+    """
     low, high = _extremes(X)
+    with np.errstate(all="ignore"):
+        mean, std = X.mean(axis=0), X.std(axis=0)
+    largest = max(float(np.max(np.abs(low), initial=0)), float(np.max(np.abs(high), initial=0)))
+    plain = (
+        largest < PLAIN_LIMIT
+        and np.isfinite(mean).all()
+        and np.isfinite(std).all()
+        and bool(((std > PLAIN_CONSTANT) | (low == high)).all())
+    )
+    if plain:
+        std = np.asarray(std, float)
+        return np.asarray(mean, float), np.where(std > PLAIN_CONSTANT, std, 1.0)
+    return _scaled_standardisation(X, low, high)
+
+
+def _scaled_standardisation(
+    X: np.ndarray, low: np.ndarray, high: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation computed on each feature divided by its largest magnitude."""
     low, high = low.astype(np.float64), high.astype(np.float64)
     largest = np.maximum(np.abs(low), np.abs(high))
     # divide by each feature's largest magnitude first: the scaled values lie in [-1, 1]

@@ -20,7 +20,7 @@ from torch import nn
 
 from ._neighbors import NeighborVote
 from .methods import METHODS
-from .training import batched, cluster_proba
+from .inference import batched, cluster_proba
 
 
 @dataclass(frozen=True)

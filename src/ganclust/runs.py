@@ -118,6 +118,9 @@ def _owner_gone(folder: Path) -> bool:
 class RunFolder:
     """The destination of one ``fit`` run, checked before any training.
 
+    Used as a context manager around the training and :meth:`write`, it removes on failure the
+    empty folders above ``path`` that its writability check created.
+
     Parameters
     ----------
     path : pathlib.Path
@@ -179,13 +182,22 @@ class RunFolder:
                 f"({exc.strerror or exc})"
             ) from None
 
+    def __enter__(self) -> RunFolder:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is not None:
+            self.abandon()
+
     def abandon(self) -> None:
         """Remove the folders above ``path`` that this run created, if they are still empty."""
         for folder in self.created:
             try:
                 folder.rmdir()
+            except FileNotFoundError:
+                continue
             except OSError:
-                break
+                break  # no longer empty: it, and the folders above it, are kept
         self.created = []
 
     def _clean_leftovers(self) -> None:

@@ -16,7 +16,7 @@ from torch import nn
 from .augment import augment
 from .losses import mutual_information_loss
 from .methods import Method
-from .training import cluster_logits
+from .inference import cluster_logits
 
 SELECTION_SAMPLE = 2048
 

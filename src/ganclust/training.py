@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,13 +21,22 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from .augment import read_out_views
+from ._loop_state import LoopState, capture, restore
+from .inference import occupancy
 from .latent import sample_latent
 from .methods import Method, NetConfig, Step, Weights
 from .methods._common import consistency
 
 # at most this many training samples are read out each epoch to record cluster occupancy
 OCCUPANCY_SAMPLE = 2048
+# a loss or weight that turns NaN or inf rolls training back to the start of its epoch with
+# the learning rate times this factor, at most this many times in one run
+ROLLBACK_FACTOR = 0.5
+MAX_ROLLBACKS = 3
+
+
+class DivergenceError(RuntimeError):
+    """Training diverged (a NaN or inf loss or weight) and rolling back did not cure it."""
 
 
 @dataclass
@@ -50,6 +62,13 @@ class TrainConfig:
     ema: float = 0.0
     # False trains the clustering head alone on real data: no generator, no realness loss
     adversarial: bool = True
+    # what this run is, for progress, checkpoints and error messages ("training", "refinement 1")
+    phase: str = "training"
+    # the state to continue from (a checkpoint's), or None to start afresh
+    resume: LoopState | None = None
+    # emit a "checkpoint" event at every epoch's end and after this many seconds within an
+    # epoch; None emits none
+    checkpoint_seconds: float | None = None
 
 
 @dataclass
@@ -174,53 +193,187 @@ def _frozen(params: list[torch.Tensor]) -> Iterator[None]:
 def _loop(
     x: torch.Tensor, nets: nn.ModuleDict, cfg: TrainConfig, rng: torch.Generator, callback: Callback
 ) -> TrainResult:
-    method = cfg.method
-    optimizers = _optimizers(method, nets, cfg)
-    n = x.shape[0]
-    batch_size = min(cfg.batch_size, n)
-    pseudo = cfg.pseudo.to(x.device) if cfg.pseudo is not None else None
-    probe = torch.randperm(n, generator=rng)[:OCCUPANCY_SAMPLE].to(x.device)
-    # the averaged copy is what training returns and what the occupancy monitor reads: GAN
-    # training keeps moving the weights, and a single late snapshot's read-out is noisy
-    averaged = copy.deepcopy(nets) if cfg.ema > 0 else nets
-    result = TrainResult(nets=averaged)
-    monitor = _monitor(method, cfg)
-    best, stale, step_count = float("inf"), 0, 0
-    for epoch in range(cfg.max_epochs):
-        started = time.perf_counter()
-        nets.train()
-        order = torch.randperm(n, generator=rng).to(x.device)
-        sums: dict[str, float] = {}
-        counts: dict[str, int] = {}
+    return _Loop(x, nets, cfg, rng, callback).run()
+
+
+class _Loop:
+    """One training run's epochs, resumable at any batch boundary, with divergence rollback."""
+
+    def __init__(
+        self,
+        x: torch.Tensor,
+        nets: nn.ModuleDict,
+        cfg: TrainConfig,
+        rng: torch.Generator,
+        callback: Callback,
+    ) -> None:
+        self.x, self.nets, self.cfg, self.rng, self.callback = x, nets, cfg, rng, callback
+        self.method = cfg.method
+        self.optimizers = _optimizers(self.method, nets, cfg)
+        n = x.shape[0]
+        self.batch_size = min(cfg.batch_size, n)
+        self.pseudo = cfg.pseudo.to(x.device) if cfg.pseudo is not None else None
+        self.probe = torch.randperm(n, generator=rng)[:OCCUPANCY_SAMPLE].to(x.device)
+        # the averaged copy is what training returns and what the occupancy monitor reads: GAN
+        # training keeps moving the weights, and a single late snapshot's read-out is noisy
+        self.averaged = copy.deepcopy(nets) if cfg.ema > 0 else nets
+        self.monitor = _monitor(self.method, cfg)
+        self.epoch = self.batch = self.step_count = self.stale = self.rollbacks = 0
+        self.best = float("inf")
+        self.learning_rate = cfg.learning_rate
+        self.history: list[dict[str, object]] = []
+        self.sums: dict[str, float] = {}
+        self.counts: dict[str, int] = {}
+        self.order: torch.Tensor | None = None
+        self.last_checkpoint = time.perf_counter()
+        if cfg.resume is not None:
+            self._restore(cfg.resume)
+
+    def state(self) -> LoopState:
+        """The loop's complete state now (at a batch boundary)."""
+        extra = {"probe": self.probe}
+        if self.order is not None and self.batch:
+            extra["order"] = self.order
+        return capture(
+            self.nets, self.averaged, self.optimizers, self.rng, extra,
+            epoch=self.epoch, batch=self.batch, step_count=self.step_count, best=self.best,
+            stale=self.stale, learning_rate=self.learning_rate, rollbacks=self.rollbacks,
+            history=copy.deepcopy(self.history), sums=dict(self.sums), counts=dict(self.counts),
+        )  # fmt: skip
+
+    def _restore(self, state: LoopState) -> None:
+        restore(state, self.nets, self.averaged, self.optimizers, self.rng)
+        self.probe = state.tensors["probe"].to(self.x.device)
+        self.order = state.tensors["order"].to(self.x.device) if state.batch else None
+        self.epoch, self.batch, self.step_count = state.epoch, state.batch, state.step_count
+        self.best, self.stale = state.best, state.stale
+        self.learning_rate, self.rollbacks = state.learning_rate, state.rollbacks
+        self.history = copy.deepcopy(state.history)
+        self.sums, self.counts = dict(state.sums), dict(state.counts)
+
+    def run(self) -> TrainResult:
+        stopped = False
+        with _interrupt_flag(self.cfg.checkpoint_seconds is not None) as interrupted:
+            while self.epoch < self.cfg.max_epochs and not stopped:
+                good = self.state() if self.batch == 0 else None
+                problem = self._epoch(interrupted)
+                if problem is not None:
+                    self._roll_back(good, problem)
+                    continue
+                stopped = self._end_epoch()
+        self.averaged.eval()
+        return TrainResult(nets=self.averaged, history=self.history, stopped_early=stopped)
+
+    def _epoch(self, interrupted: list[bool]) -> str | None:
+        """Train the rest of the current epoch; return what diverged, if anything did."""
+        self.started = time.perf_counter()
+        self.nets.train()
+        n = self.x.shape[0]
+        if self.batch == 0:
+            self.order = torch.randperm(n, generator=self.rng).to(self.x.device)
+            self.sums, self.counts = {}, {}
         # a final batch of one sample would break batch normalisation, so it is dropped
-        starts = [s for s in range(0, n, batch_size) if n - s >= 2]
-        for start in starts:
-            idx = order[start : start + batch_size]
-            batch_pseudo = pseudo[idx] if pseudo is not None else None
-            step = _step(method, nets, cfg, optimizers, x[idx], batch_pseudo, rng, step_count)
-            step_count += 1
-            if averaged is not nets:
-                # warm-up, so that a short run is not dominated by the initial weights
-                _average_into(averaged, nets, min(cfg.ema, (1 + step_count) / (10 + step_count)))
-            for key, value in step.logs.items():
-                sums[key] = sums.get(key, 0.0) + value
-                counts[key] = counts.get(key, 0) + 1
-            callback({"event": "batch", "epoch": epoch, "logs": step.logs})
-        row: dict[str, object] = {k: sums[k] / counts[k] for k in sums}
-        row["epoch"] = epoch + 1
-        row["occupancy"] = occupancy(method, averaged, x[probe], cfg.nets.latent.n_clusters)
-        row["seconds"] = round(time.perf_counter() - started, 3)
-        result.history.append(row)
-        callback({"event": "epoch", **row})
-        monitored = float(row.get(monitor, float("nan")))  # type: ignore[arg-type]
-        if cfg.tol is not None and monitored == monitored:
-            stale = stale + 1 if monitored > best - cfg.tol else 0
-            best = min(best, monitored)
-            if stale >= cfg.n_iter_no_change:
-                result.stopped_early = True
-                break
-    averaged.eval()
-    return result
+        starts = [s for s in range(0, n, self.batch_size) if n - s >= 2]
+        for start in starts[self.batch :]:
+            idx = self.order[start : start + self.batch_size]  # type: ignore[index]
+            batch_pseudo = self.pseudo[idx] if self.pseudo is not None else None
+            step = _step(
+                self.method, self.nets, self.cfg, self.optimizers, self.x[idx], batch_pseudo,
+                self.rng, self.step_count,
+            )  # fmt: skip
+            bad = [k for k, v in step.logs.items() if not math.isfinite(v)]
+            if bad:
+                return f"loss {bad[0]} is {step.logs[bad[0]]}"
+            self._after_step(step)
+            self._maybe_checkpoint(interrupted)
+        if not all(bool(torch.isfinite(p).all()) for p in self.nets.parameters()):
+            return "a weight is not finite"
+        return None
+
+    def _after_step(self, step: Step) -> None:
+        self.step_count += 1
+        self.batch += 1
+        if self.averaged is not self.nets:
+            # warm-up, so that a short run is not dominated by the initial weights
+            decay = min(self.cfg.ema, (1 + self.step_count) / (10 + self.step_count))
+            _average_into(self.averaged, self.nets, decay)
+        for key, value in step.logs.items():
+            self.sums[key] = self.sums.get(key, 0.0) + value
+            self.counts[key] = self.counts.get(key, 0) + 1
+        self.callback({"event": "batch", "epoch": self.epoch, "logs": step.logs})
+
+    def _maybe_checkpoint(self, interrupted: list[bool]) -> None:
+        every = self.cfg.checkpoint_seconds
+        if every is None:
+            return
+        if interrupted[0] or time.perf_counter() - self.last_checkpoint >= every:
+            self.callback({"event": "checkpoint", "state": self.state()})
+            self.last_checkpoint = time.perf_counter()
+        if interrupted[0]:
+            raise KeyboardInterrupt
+
+    def _end_epoch(self) -> bool:
+        """Record the epoch; return whether the stop criterion ends training."""
+        row: dict[str, object] = {k: self.sums[k] / self.counts[k] for k in self.sums}
+        row["epoch"] = self.epoch + 1
+        k = self.cfg.nets.latent.n_clusters
+        row["occupancy"] = occupancy(self.method, self.averaged, self.x[self.probe], k)
+        row["seconds"] = round(time.perf_counter() - self.started, 3)
+        self.history.append(row)
+        self.callback({"event": "epoch", **row})
+        self.epoch += 1
+        self.batch = 0
+        stopped = False
+        monitored = float(row.get(self.monitor, float("nan")))  # type: ignore[arg-type]
+        if self.cfg.tol is not None and monitored == monitored:
+            self.stale = self.stale + 1 if monitored > self.best - self.cfg.tol else 0
+            self.best = min(self.best, monitored)
+            stopped = self.stale >= self.cfg.n_iter_no_change
+        if self.cfg.checkpoint_seconds is not None:
+            self.callback({"event": "checkpoint", "state": self.state(), "stopped": stopped})
+            self.last_checkpoint = time.perf_counter()
+        return stopped
+
+    def _roll_back(self, good: LoopState | None, problem: str) -> None:
+        """Return to the epoch's start with a lower learning rate, or give up."""
+        lowered = self.learning_rate * ROLLBACK_FACTOR
+        if good is None or self.rollbacks >= MAX_ROLLBACKS:
+            raise DivergenceError(
+                f"{self.cfg.phase} diverged ({problem}) at learning rate "
+                f"{self.learning_rate:g} after {self.rollbacks} rollback(s); try a smaller "
+                "learning_rate"
+            )
+        self._restore(good)
+        self.rollbacks += 1
+        self.learning_rate = lowered
+        for optimizer in self.optimizers:
+            for group in optimizer.param_groups:
+                group["lr"] = lowered
+        self.history.append(
+            {"epoch": self.epoch + 1, "rollback": problem, "learning_rate": lowered}
+        )
+
+
+@contextlib.contextmanager
+def _interrupt_flag(enabled: bool) -> Iterator[list[bool]]:
+    """While training with checkpoints, Ctrl-C sets a flag the loop answers at the next batch
+    boundary (a consistent state to save); a second Ctrl-C interrupts at once."""
+    flag = [False]
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum: int, frame: object) -> None:
+        if flag[0]:
+            raise KeyboardInterrupt
+        flag[0] = True
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @torch.no_grad()
@@ -238,51 +391,3 @@ def _update(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
     optimizer.step()
 
 
-@torch.no_grad()
-def batched(
-    fn: Callable[[nn.ModuleDict, torch.Tensor], torch.Tensor],
-    nets: nn.ModuleDict,
-    x: torch.Tensor,
-    batch_size: int = 1024,
-) -> torch.Tensor:
-    """``fn(nets, x)`` in eval mode without gradients, batched so large inputs fit in memory."""
-    was_training = nets.training
-    nets.eval()
-    out = torch.cat([fn(nets, chunk) for chunk in x.split(batch_size)])
-    nets.train(was_training)
-    return out
-
-
-def cluster_logits(
-    method: Method, nets: nn.ModuleDict, x: torch.Tensor, batch_size: int = 1024
-) -> torch.Tensor:
-    """Cluster logits of ``x`` in eval mode, batched so large inputs fit in memory."""
-    return batched(method.cluster_logits, nets, x, batch_size)
-
-
-def cluster_proba(
-    method: Method,
-    nets: nn.ModuleDict,
-    x: torch.Tensor,
-    view_strength: float = 0.0,
-    batch_size: int = 1024,
-) -> torch.Tensor:
-    """Cluster probabilities of ``x``: the read-out behind ``labels_`` and ``predict_proba``.
-
-    With ``view_strength`` > 0 and images, the softmax of the clustering head is averaged over
-    each image and its fixed shifted views (:func:`ganclust.augment.read_out_views`); otherwise
-    it is the softmax of the image alone.
-    """
-
-    def proba(nets: nn.ModuleDict, chunk: torch.Tensor) -> torch.Tensor:
-        views = [chunk, *read_out_views(chunk, view_strength)]
-        return torch.stack([method.cluster_logits(nets, v).softmax(dim=1) for v in views]).mean(0)
-
-    return batched(proba, nets, x, batch_size)
-
-
-def occupancy(method: Method, nets: nn.ModuleDict, x: torch.Tensor, n_clusters: int) -> list[float]:
-    """Fraction of ``x`` assigned to each cluster."""
-    labels = cluster_logits(method, nets, x).argmax(dim=1)
-    counts = torch.bincount(labels, minlength=n_clusters).float()
-    return (counts / max(len(labels), 1)).tolist()
