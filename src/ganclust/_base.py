@@ -25,11 +25,11 @@ from ._params import Rule
 from ._sampling import draw_and_keep, wanted_clusters
 from ._settings import resolve
 from ._state import FittedState
+from .inference import batched
 from .latent import sample_latent
 from .methods import METHODS, Method
 from .preprocess import Preprocessor, check_sample_shape, input_dtype_of
 from .readout import freeze
-from .inference import batched
 
 
 class ClusterCollapseWarning(UserWarning):

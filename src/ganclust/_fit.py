@@ -15,10 +15,10 @@ import numpy as np
 import torch
 
 from ._settings import Settings, run_seeds
+from .inference import batched, cluster_logits, cluster_proba
 from .methods import METHODS
 from .pseudo_labels import pseudo_labels, refined_pseudo_labels
 from .selection import stability_score
-from .inference import batched, cluster_logits, cluster_proba
 from .training import Callback, TrainConfig, TrainResult, train
 
 # a cluster holding less than this fraction of its fair share (1/K) counts as collapsed

@@ -19,8 +19,8 @@ import torch
 from torch import nn
 
 from ._neighbors import NeighborVote
-from .methods import METHODS
 from .inference import batched, cluster_proba
+from .methods import METHODS
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ import torch
 from torch import nn
 
 from .augment import augment
+from .inference import cluster_logits
 from .losses import mutual_information_loss
 from .methods import Method
-from .inference import cluster_logits
 
 SELECTION_SAMPLE = 2048
 

@@ -171,9 +171,7 @@ def _step(
     return step
 
 
-def _only_in(
-    optimizer: torch.optim.Optimizer, other: torch.optim.Optimizer
-) -> list[torch.Tensor]:
+def _only_in(optimizer: torch.optim.Optimizer, other: torch.optim.Optimizer) -> list[torch.Tensor]:
     """Parameters ``optimizer`` updates and ``other`` does not."""
     theirs = {id(p) for group in other.param_groups for p in group["params"]}
     return [p for g in optimizer.param_groups for p in g["params"] if id(p) not in theirs]
@@ -389,5 +387,3 @@ def _update(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
-
-
