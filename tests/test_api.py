@@ -15,10 +15,9 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from conftest import METHODS, TINY, by_method, timeless, tiny
 from safetensors import safe_open
 from sklearn.datasets import load_digits, make_blobs
-
-from conftest import METHODS, TINY, by_method, timeless, tiny
 
 import ganclust
 import ganclust._fit
@@ -26,7 +25,6 @@ from ganclust import (
     CatGAN,
     ClusterCollapseWarning,
     ClusterGAN,
-    InfoGAN,
     clustering_accuracy,
     evaluate,
     purity,
@@ -319,6 +317,7 @@ def test_save_load_roundtrip(fitted_both, tmp_path):
     np.testing.assert_array_equal(loaded.init_collapsed_, model.init_collapsed_)
     assert (loaded.best_init_, loaded.n_restarts_) == (model.best_init_, model.n_restarts_)
     assert loaded.stopped_early_ == model.stopped_early_
+    assert loaded.phase_seconds_ == model.phase_seconds_
     a, b = model.sample(8, random_state=3), loaded.sample(8, random_state=3)
     assert np.array_equal(a[0], b[0]) and a[0].dtype == b[0].dtype
     np.testing.assert_array_equal(a[1], b[1])
@@ -341,7 +340,7 @@ def test_save_load_roundtrip(fitted_both, tmp_path):
     assert set(info) == {
         "format", "format_version", "ganclust_version", "estimator", "params", "settings",
         "preprocessing", "readout", "cluster_sizes", "history", "init_scores", "init_collapsed",
-        "best_init", "n_restarts", "stopped_early", "n_features_in",
+        "best_init", "n_restarts", "stopped_early", "n_features_in", "phase_seconds",
     }  # fmt: skip
     assert set(info["readout"]) == {"view_strength", "n_neighbors", "cluster_order"}
     assert info["params"] == model.get_params()

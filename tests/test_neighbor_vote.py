@@ -11,7 +11,7 @@ from safetensors import safe_open
 import ganclust
 from ganclust import ClusterGAN, _neighbors
 from ganclust.cli import main
-from ganclust.training import batched, cluster_proba
+from ganclust.inference import batched, cluster_proba
 
 
 def _expected_vote(model, X_train, X, k):

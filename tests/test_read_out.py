@@ -12,7 +12,7 @@ import ganclust
 from ganclust import ClusterGAN
 from ganclust.augment import READ_OUT_SHIFT, read_out_views
 from ganclust.cli import main
-from ganclust.training import cluster_logits
+from ganclust.inference import cluster_logits
 
 # the views alone, without the neighbor vote on top (tests/test_neighbor_vote.py covers that)
 VIEWS = tiny(options={"read_out_neighbors": 0})

@@ -5,13 +5,14 @@ generator), :class:`InfoGAN` and :class:`CatGAN` (the cluster is read from the d
 """
 
 from ._version import __version__
-from .estimators import CatGAN, ClusterCollapseWarning, ClusterGAN, InfoGAN, load
+from .estimators import CatGAN, ClusterCollapseWarning, ClusterGAN, DivergenceWarning, InfoGAN, load
 from .metrics import ari, clustering_accuracy, evaluate, nmi, purity
 
 __all__ = [
     "CatGAN",
     "ClusterCollapseWarning",
     "ClusterGAN",
+    "DivergenceWarning",
     "InfoGAN",
     "__version__",
     "ari",

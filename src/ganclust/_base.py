@@ -8,6 +8,7 @@ state, in one place. Each step is a function of its own module that returns plai
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 import warnings
@@ -22,8 +23,9 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from . import _checkpoint, _state
 from ._fit import Initialisations, fit_initialisations, small_clusters
 from ._params import Rule
+from ._resume import CheckpointStore, fingerprint
 from ._sampling import draw_and_keep, wanted_clusters
-from ._settings import resolve
+from ._settings import Settings, resolve
 from ._state import FittedState
 from .inference import batched
 from .latent import sample_latent
@@ -34,6 +36,10 @@ from .readout import freeze
 
 class ClusterCollapseWarning(UserWarning):
     """A fitted model leaves one or more clusters empty or nearly empty."""
+
+
+class DivergenceWarning(UserWarning):
+    """Training diverged and was rolled back with a lower learning rate (see ``history_``)."""
 
 
 class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
@@ -48,7 +54,14 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         return METHODS[self._method_name]
 
     # ---------------------------------------------------------------- fitting
-    def fit(self, X: Any, y: Any = None) -> GANClusterer:
+    def fit(
+        self,
+        X: Any,
+        y: Any = None,
+        *,
+        checkpoint_dir: str | os.PathLike[str] | None = None,
+        keep_checkpoint: bool = False,
+    ) -> GANClusterer:
         """Train the GAN on ``X`` and assign every sample to a cluster.
 
         Parameters
@@ -57,6 +70,13 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             Feature vectors or images (uint8 or float). No NaN or inf.
         y : None
             Ignored; present for API consistency.
+        checkpoint_dir : str or os.PathLike, optional
+            Folder to checkpoint the fit in, at every epoch's end and every few minutes within
+            an epoch (Ctrl-C also checkpoints). If it holds a checkpoint of this same fit (same
+            data and parameters), the fit resumes from it and ends exactly as an uninterrupted
+            one would on the CPU at the same thread count; one of another fit is refused.
+        keep_checkpoint : bool, default=False
+            Keep the last checkpoint once the fit is done (it is removed otherwise).
 
         Returns
         -------
@@ -68,7 +88,9 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         preprocessor = Preprocessor.fit(X, dtype)
         settings = resolve(self.get_params(), self._method_name, preprocessor, len(X))
         data = preprocessor.to_tensor(X)
-        inits = fit_initialisations(settings, data, self._progress_factory(settings.n_init))
+        settings, store = self._checkpoints(settings, data, checkpoint_dir)
+        progress = self._progress_factory(settings.n_init)
+        inits = fit_initialisations(settings, data, progress, store)
         best = inits.best
         started = time.perf_counter()
         readout, proba = freeze(
@@ -104,7 +126,34 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             )
         )
         self._warn_collapse(inits)
+        self._warn_rollbacks()
+        if store is not None:
+            store.finish(keep_checkpoint)
         return self
+
+    def _checkpoints(self, settings: Settings, data: torch.Tensor, folder: Any):
+        """The fit's checkpoint store, and its settings with a resumed fit's drawn seed."""
+        if folder is None:
+            return settings, None
+        store = CheckpointStore(folder, {})
+        saved = store.saved_seed() if self.random_state is None else None
+        if saved is not None:
+            # a fit without a random_state resumes with the seed its first attempt drew
+            settings = dataclasses.replace(settings, seed=saved)
+        store.print = fingerprint(data, settings.to_json())
+        return settings, store
+
+    def _warn_rollbacks(self) -> None:
+        rollbacks = [row for row in self.history_ if "rollback" in row]
+        if rollbacks:
+            last = rollbacks[-1]
+            warnings.warn(
+                f"{type(self).__name__}: training diverged {len(rollbacks)} time(s) "
+                f"({last['rollback']}) and was rolled back to the start of its epoch; the "
+                f"learning rate was lowered to {last['learning_rate']:g}",
+                DivergenceWarning,
+                stacklevel=3,
+            )
 
     def _set_state(self, state: FittedState) -> None:
         """The one writer of the fitted attributes."""
@@ -118,7 +167,7 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         self.labels_ = state.labels
         self.cluster_sizes_ = state.cluster_sizes
         self.history_ = state.history
-        self.n_iter_ = len(state.history)
+        self.n_iter_ = sum("rollback" not in row for row in state.history)
         self.init_scores_ = state.init_scores
         self.init_collapsed_ = state.init_collapsed
         self.best_init_ = state.best_init

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ._resume import CHECKPOINT_SECONDS, CheckpointStore, Current, DoneRun, Progress
 from ._settings import Settings, run_seeds
 from .inference import batched, cluster_logits, cluster_proba
 from .methods import METHODS
@@ -81,7 +82,10 @@ def train_config(settings: Settings, seed: int) -> TrainConfig:
 
 
 def fit_initialisations(
-    settings: Settings, data: torch.Tensor, progress: ProgressFactory | None = None
+    settings: Settings,
+    data: torch.Tensor,
+    progress: ProgressFactory | None = None,
+    store: CheckpointStore | None = None,
 ) -> Initialisations:
     """Train the initialisations and keep the best one.
 
@@ -93,16 +97,61 @@ def fit_initialisations(
         The preprocessed training data.
     progress : callable, optional
         ``progress(index, total_epochs)`` gives the callback of one run (with a ``close``).
+    store : CheckpointStore, optional
+        Where to checkpoint; a checkpoint already there is resumed.
     """
     seeds, selection_seed = run_seeds(settings)
-    runs: list[Run] = []
+    saved = store.load() if store is not None else None
+    runs = [_run_from(done, settings) for done in saved.done] if saved else []
     for index, seed in enumerate(seeds):
+        if index < len(runs):
+            continue
         if index >= settings.n_init and any(not run.collapsed for run in runs):
             break
         callback = progress(index, _total_epochs(settings)) if progress else None
-        runs.append(train_run(settings, data, seed, selection_seed, index, callback))
+        resume = saved.current if saved and saved.current and saved.current.index == index else None
+        saver = _Saver(store, runs, index) if store is not None else None
+        runs.append(train_run(settings, data, seed, selection_seed, index, callback, resume, saver))
+        if saver is not None:
+            saver.save(None)
     best = max(runs, key=lambda run: (not run.collapsed, run.score, -run.index))
     return Initialisations(runs, best, len(runs) - settings.n_init, selection_seed)
+
+
+class _Saver:
+    """Turns the training loop's checkpoint events into checkpoints of the whole fit."""
+
+    def __init__(self, store: CheckpointStore, done: list[Run], index: int) -> None:
+        self.store, self.done, self.index = store, done, index
+
+    def save(self, current: Current | None) -> None:
+        self.store.save(Progress([_done_from(run) for run in self.done], current))
+
+    def events(self, callback: Callback | None, round_: int, pseudo, before, clock) -> Callback:
+        def on_event(event: dict[str, object]) -> None:
+            if event["event"] == "checkpoint":
+                state = event["state"]
+                self.save(Current(self.index, round_, state, pseudo, before, clock.seconds))
+            elif callback is not None:
+                callback(event)
+
+        return on_event
+
+
+def _done_from(run: Run) -> DoneRun:
+    nets = {k: v for k, v in run.result.nets.state_dict().items()}
+    return DoneRun(
+        run.index, run.score, run.collapsed, run.result.history, run.result.stopped_early,
+        run.seconds, nets, run.proba,
+    )  # fmt: skip
+
+
+def _run_from(done: DoneRun, settings: Settings) -> Run:
+    nets = METHODS[settings.method].build(settings.nets)
+    nets.load_state_dict(done.nets, strict=True)
+    nets.to(torch.device(settings.device)).eval()
+    result = TrainResult(nets=nets, history=done.history, stopped_early=done.stopped_early)
+    return Run(done.index, done.score, done.collapsed, result, done.proba, done.seconds)
 
 
 def _refine_epochs(settings: Settings) -> int:
@@ -120,32 +169,43 @@ def train_run(
     selection_seed: int,
     index: int,
     callback: Callback | None = None,
+    resume: Current | None = None,
+    saver: _Saver | None = None,
 ) -> Run:
-    """Train one initialisation: the first pseudo-labels, then the refinement rounds."""
+    """Train one initialisation: the first pseudo-labels, then the refinement rounds.
+
+    With ``resume`` (a checkpoint's run in progress), the rounds it finished are skipped and
+    the round it was in continues from its saved state.
+    """
     config = train_config(settings, seed)
+    config.checkpoint_seconds = CHECKPOINT_SECONDS if saver is not None else None
     method = config.method
-    clock = _Clock()
+    clock = _Clock(resume.seconds if resume else None)
     report = callback or (lambda event: None)
-    if settings.init != "random":
-        report({"event": "phase", "phase": f"initialisation ({settings.init} pseudo-labels)"})
-    config.pseudo = pseudo_labels(data, settings.n_clusters, settings.init, seed)
-    clock.lap("pseudo_labels")
-    report({"event": "phase", "phase": "training"})
-    result = train(data, config, callback)
-    clock.lap("training")
+    first = resume.round if resume else 0
+    result: TrainResult | None = None
     on_device = data.to(config.device)
-    for round_ in range(1, settings.refine + 1):
-        report({"event": "phase", "phase": f"refinement {round_}/{settings.refine}"})
-        features = batched(method.features, result.nets, on_device)
-        current = cluster_logits(method, result.nets, on_device).argmax(dim=1)
-        config.pseudo = refined_pseudo_labels(features, current, settings.n_clusters, seed + round_)
-        clock.lap("refine_pseudo_labels")
-        config.max_epochs = _refine_epochs(settings)
-        more = train(data, config, callback, nets=result.nets)
-        result.history.extend({**row, "refine": round_} for row in more.history)
-        result.stopped_early = more.stopped_early
-        clock.lap("refine_training")
-    for epoch, row in enumerate(result.history, start=1):
+    for round_ in range(first, settings.refine + 1):
+        before = result.history if result else (resume.history_before if resume else [])
+        if resume is not None and round_ == first:
+            config.pseudo, config.resume = resume.pseudo, resume.loop
+        else:
+            config.pseudo, config.resume = _round_pseudo(settings, data, on_device, result, seed,
+                                                         round_, report, clock), None  # fmt: skip
+        config.phase = "training" if round_ == 0 else f"refinement {round_}/{settings.refine}"
+        config.max_epochs = settings.max_epochs if round_ == 0 else _refine_epochs(settings)
+        events = saver.events(callback, round_, config.pseudo, before, clock) if saver else callback
+        nets = result.nets if result is not None else None
+        more = train(data, config, events, nets=nets)
+        rows = [{**row, "refine": round_} if round_ else row for row in more.history]
+        # a refinement round keeps the weights it trained last, not their moving average
+        # (what every version so far has done; see docs/benchmarks.md)
+        kept = more.nets if round_ == 0 else more.live
+        result = TrainResult(kept, [*before, *rows], more.stopped_early)
+        clock.lap("training" if round_ == 0 else "refine_training")
+    assert result is not None
+    epochs = [row for row in result.history if "rollback" not in row]
+    for epoch, row in enumerate(epochs, start=1):
         row["epoch"] = epoch
     report({"event": "phase", "phase": "read-out"})
     if callback is not None and hasattr(callback, "close"):
@@ -159,11 +219,39 @@ def train_run(
     return Run(index, score, collapsed, result, proba, clock.seconds)
 
 
+def _round_pseudo(
+    settings: Settings,
+    data: torch.Tensor,
+    on_device: torch.Tensor,
+    result: TrainResult | None,
+    seed: int,
+    round_: int,
+    report: Callback,
+    clock: _Clock,
+) -> torch.Tensor | None:
+    """The pseudo-labels of a round: the manifold read-out of the data, then of the features."""
+    if round_ == 0:
+        if settings.init != "random":
+            report({"event": "phase", "phase": f"initialisation ({settings.init} pseudo-labels)"})
+        pseudo = pseudo_labels(data, settings.n_clusters, settings.init, seed)
+        clock.lap("pseudo_labels")
+        report({"event": "phase", "phase": "training"})
+        return pseudo
+    assert result is not None
+    report({"event": "phase", "phase": f"refinement {round_}/{settings.refine}"})
+    method = METHODS[settings.method]
+    features = batched(method.features, result.nets, on_device)
+    current = cluster_logits(method, result.nets, on_device).argmax(dim=1)
+    pseudo = refined_pseudo_labels(features, current, settings.n_clusters, seed + round_)
+    clock.lap("refine_pseudo_labels")
+    return pseudo
+
+
 class _Clock:
     """Wall-clock seconds per named phase (a phase met twice adds up)."""
 
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
+    def __init__(self, seconds: dict[str, float] | None = None) -> None:
+        self.seconds: dict[str, float] = dict(seconds or {})
         self._last = time.perf_counter()
 
     def lap(self, phase: str) -> None:

@@ -32,6 +32,8 @@ class LoopState:
     history: list[dict[str, Any]]
     sums: dict[str, float]
     counts: dict[str, int]
+    # whether the stop criterion ended the run (so a resumed loop trains no further)
+    stopped: bool = False
     tensors: dict[str, torch.Tensor] = field(default_factory=dict)
     param_groups: list[list[dict[str, Any]]] = field(default_factory=list)
 
@@ -48,6 +50,7 @@ class LoopState:
             "history": self.history,
             "sums": self.sums,
             "counts": self.counts,
+            "stopped": self.stopped,
             "param_groups": self.param_groups,
         }
         return dict(self.tensors), meta
@@ -67,6 +70,7 @@ class LoopState:
             history=list(meta["history"]),
             sums={str(k): float(v) for k, v in meta["sums"].items()},
             counts={str(k): int(v) for k, v in meta["counts"].items()},
+            stopped=bool(meta["stopped"]),
             tensors=dict(tensors),
             param_groups=[list(groups) for groups in meta["param_groups"]],
         )

@@ -11,10 +11,18 @@ import os
 from typing import Any
 
 from . import _checkpoint, _state
-from ._base import ClusterCollapseWarning, GANClusterer
+from ._base import ClusterCollapseWarning, DivergenceWarning, GANClusterer
 from ._params import PARAMETERS, Rule
 
-__all__ = ["CatGAN", "ClusterCollapseWarning", "ClusterGAN", "GANClusterer", "InfoGAN", "load"]
+__all__ = [
+    "CatGAN",
+    "ClusterCollapseWarning",
+    "ClusterGAN",
+    "DivergenceWarning",
+    "GANClusterer",
+    "InfoGAN",
+    "load",
+]
 
 
 def _constraints(*names: str) -> dict[str, Rule]:

@@ -78,6 +78,8 @@ class TrainResult:
     nets: nn.ModuleDict
     history: list[dict[str, object]] = field(default_factory=list)
     stopped_early: bool = False
+    # the weights as last trained (``nets`` is their moving average when ``ema`` > 0)
+    live: nn.ModuleDict | None = None
 
 
 Callback = Callable[[dict[str, object]], None]
@@ -223,6 +225,7 @@ class _Loop:
         self.sums: dict[str, float] = {}
         self.counts: dict[str, int] = {}
         self.order: torch.Tensor | None = None
+        self.stopped = False
         self.last_checkpoint = time.perf_counter()
         if cfg.resume is not None:
             self._restore(cfg.resume)
@@ -237,6 +240,7 @@ class _Loop:
             epoch=self.epoch, batch=self.batch, step_count=self.step_count, best=self.best,
             stale=self.stale, learning_rate=self.learning_rate, rollbacks=self.rollbacks,
             history=copy.deepcopy(self.history), sums=dict(self.sums), counts=dict(self.counts),
+            stopped=self.stopped,
         )  # fmt: skip
 
     def _restore(self, state: LoopState) -> None:
@@ -248,19 +252,19 @@ class _Loop:
         self.learning_rate, self.rollbacks = state.learning_rate, state.rollbacks
         self.history = copy.deepcopy(state.history)
         self.sums, self.counts = dict(state.sums), dict(state.counts)
+        self.stopped = state.stopped
 
     def run(self) -> TrainResult:
-        stopped = False
         with _interrupt_flag(self.cfg.checkpoint_seconds is not None) as interrupted:
-            while self.epoch < self.cfg.max_epochs and not stopped:
+            while self.epoch < self.cfg.max_epochs and not self.stopped:
                 good = self.state() if self.batch == 0 else None
                 problem = self._epoch(interrupted)
                 if problem is not None:
                     self._roll_back(good, problem)
                     continue
-                stopped = self._end_epoch()
+                self._end_epoch()
         self.averaged.eval()
-        return TrainResult(nets=self.averaged, history=self.history, stopped_early=stopped)
+        return TrainResult(self.averaged, self.history, self.stopped, live=self.nets)
 
     def _epoch(self, interrupted: list[bool]) -> str | None:
         """Train the rest of the current epoch; return what diverged, if anything did."""
@@ -310,8 +314,8 @@ class _Loop:
         if interrupted[0]:
             raise KeyboardInterrupt
 
-    def _end_epoch(self) -> bool:
-        """Record the epoch; return whether the stop criterion ends training."""
+    def _end_epoch(self) -> None:
+        """Record the epoch and apply the stop criterion."""
         row: dict[str, object] = {k: self.sums[k] / self.counts[k] for k in self.sums}
         row["epoch"] = self.epoch + 1
         k = self.cfg.nets.latent.n_clusters
@@ -321,16 +325,14 @@ class _Loop:
         self.callback({"event": "epoch", **row})
         self.epoch += 1
         self.batch = 0
-        stopped = False
         monitored = float(row.get(self.monitor, float("nan")))  # type: ignore[arg-type]
         if self.cfg.tol is not None and monitored == monitored:
             self.stale = self.stale + 1 if monitored > self.best - self.cfg.tol else 0
             self.best = min(self.best, monitored)
-            stopped = self.stale >= self.cfg.n_iter_no_change
+            self.stopped = self.stale >= self.cfg.n_iter_no_change
         if self.cfg.checkpoint_seconds is not None:
-            self.callback({"event": "checkpoint", "state": self.state(), "stopped": stopped})
+            self.callback({"event": "checkpoint", "state": self.state()})
             self.last_checkpoint = time.perf_counter()
-        return stopped
 
     def _roll_back(self, good: LoopState | None, problem: str) -> None:
         """Return to the epoch's start with a lower learning rate, or give up."""
