@@ -50,6 +50,8 @@ def atomic_file(path: str | os.PathLike[str]) -> Iterator[Path]:
     make_public(Path(tmp))
     try:
         yield Path(tmp)
+        # again: a writer may have replaced the file (safetensors writes a new, owner-only one)
+        make_public(Path(tmp))
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)

@@ -1,0 +1,227 @@
+"""The command line's argument parser, built from the estimators' signatures and the table.
+
+The estimator flags are generated one to one (``--n-clusters`` sets ``n_clusters``); research
+options are ``--option KEY=VALUE``. ``fit --help`` shows the common flags with a line each;
+``--help-all`` shows every flag. An argument error is one line plus a hint, with a guess for a
+misspelt flag.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ._params import OPTIONS, PARAMETERS, Rule
+from ._version import __version__
+from .estimators import ESTIMATORS
+
+EXIT_BAD_INPUT = 2
+# the estimator flags ``fit --help`` shows; the rest are under --help-all
+COMMON = (
+    "n_clusters",
+    "max_epochs",
+    "batch_size",
+    "learning_rate",
+    "n_init",
+    "backbone",
+    "adversarial",
+    "recipe",
+    "device",
+    "random_state",
+)
+
+_BOOLEANS = {"true": True, "yes": True, "1": True, "on": True}
+_BOOLEANS |= {"false": False, "no": False, "0": False, "off": False}
+
+
+def _parse_bool(text: str) -> bool:
+    """``true/false``, ``yes/no``, ``1/0`` or ``on/off``, in any case."""
+    if text.lower() not in _BOOLEANS:
+        raise ValueError(text)
+    return _BOOLEANS[text.lower()]
+
+
+def value_parser(rule: Rule) -> Callable[[str], Any]:
+    """Parse one flag's text as the table's rule says."""
+    kinds: dict[str, Callable[[str], Any]] = {
+        "int": int,
+        "random_state": int,
+        "float": float,
+        "bool": _parse_bool,
+    }
+    base = kinds.get(rule.kind, str)
+
+    def parse(text: str) -> Any:
+        if rule.none and text.lower() in ("none", "auto"):
+            return None
+        return base(text)
+
+    # argparse names the type in its error messages ("invalid bool value: 'maybe'")
+    parse.__name__ = getattr(base, "__name__", "str").lstrip("_").replace("parse_", "")
+    return parse
+
+
+def _estimator_params() -> dict[str, inspect.Parameter]:
+    params: dict[str, inspect.Parameter] = {}
+    for cls in ESTIMATORS.values():
+        for name, p in inspect.signature(cls.__init__).parameters.items():
+            if name not in ("self", "options"):
+                params.setdefault(name, p)
+    return params
+
+
+def _flag_help(name: str, rule: Rule, default: Any) -> str:
+    shown = f"auto ({rule.auto})" if default is None and rule.auto else repr(default)
+    if rule.kind == "choice":
+        return f"{rule.help}: {', '.join(rule.choices)} (default: {shown})"
+    return f"{rule.help} (default: {shown})"
+
+
+def _all_flags(parser: argparse.ArgumentParser) -> list[str]:
+    """Every option string of ``parser`` and of its subcommands."""
+    flags = []
+    for action in parser._actions:
+        flags += action.option_strings
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                flags += _all_flags(child)
+    return flags
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line and a hint, with a guess for a misspelt flag."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        if "unrecognized arguments:" in message:
+            flags = [a for a in message.split(":", 1)[1].split() if a.startswith("--")]
+            known = _all_flags(self)
+            for flag in flags:
+                close = difflib.get_close_matches(flag.split("=")[0], known, n=1)
+                if close:
+                    message += f" (did you mean {close[0]}?)"
+                    break
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n(see {self.prog} --help)\n")
+
+
+def _add_data_args(parser: argparse.ArgumentParser, required: bool, show_all: bool) -> None:
+    parser.add_argument(
+        "--data",
+        required=required,
+        help="a dataset name (see `ganclust datasets`) or a .npy/.npz/.csv/.tsv file or image "
+        "folder" + ("" if required else " (default: the bundled sklearn digits)"),
+    )
+    parser.add_argument("--label-column", help="CSV/TSV column holding labels (name or index)")
+    hidden = argparse.SUPPRESS
+    parser.add_argument(
+        "--split", default="train", help="split of a named dataset" if show_all else hidden
+    )
+    parser.add_argument(
+        "--mirror", help="base URL to download named datasets from" if show_all else hidden
+    )
+    parser.add_argument(
+        "--image-size",
+        help="resize an image folder's images to HxW (e.g. 28x28)" if show_all else hidden,
+    )
+    parser.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="use a downloaded file that has no pinned checksum (USPS)" if show_all else hidden,
+    )
+
+
+def _add_fit_parser(sub: Any, show_all: bool) -> None:
+    fit = sub.add_parser(
+        "fit", help="train a model and write a run folder", add_help=True, allow_abbrev=False
+    )
+    _add_data_args(fit, required=False, show_all=show_all)
+    fit.add_argument("--method", choices=sorted(ESTIMATORS), default="clustergan")
+    fit.add_argument("--out", help="run folder to write (default: runs/<data>-<method>)")
+    fit.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    fit.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    fit.add_argument("--help-all", action="store_true", help="show every flag and exit")
+    fit.add_argument(
+        "--resume",
+        metavar="OUT",
+        help="continue the interrupted `ganclust fit ... --out OUT` from its last checkpoint",
+    )
+    fit.add_argument(
+        "--keep-checkpoint",
+        action="store_true",
+        help="keep the last checkpoint in the run folder (OUT/checkpoints)",
+    )
+    common = fit.add_argument_group("common estimator parameters")
+    advanced = fit.add_argument_group(
+        "advanced (the methods' paper knobs, and research options as --option KEY=VALUE)"
+    )
+    for name, param in _estimator_params().items():
+        rule = PARAMETERS[name]
+        group = common if name in COMMON else advanced
+        shown = name in COMMON or show_all
+        group.add_argument(
+            "--" + name.replace("_", "-"),
+            dest="param_" + name,
+            type=value_parser(rule),
+            default=argparse.SUPPRESS,
+            metavar=name.upper(),
+            help=_flag_help(name, rule, param.default) if shown else argparse.SUPPRESS,
+        )
+    option_help = "; ".join(f"{k}: {r.help}" for k, r in OPTIONS.items())
+    advanced.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=("a research option, repeatable. " + option_help) if show_all else argparse.SUPPRESS,
+    )
+
+
+def build_parser(show_all: bool = False) -> argparse.ArgumentParser:
+    """The argument parser for every subcommand (``show_all``: list the advanced flags too)."""
+    parser = Parser(
+        prog="ganclust",
+        description="Unsupervised clustering with generative adversarial networks.",
+    )
+    parser.add_argument("--version", action="version", version=f"ganclust {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    _add_fit_parser(sub, show_all)
+
+    predict = sub.add_parser("predict", help="assign samples to clusters with a saved model")
+    predict.add_argument("model", help="a model.safetensors file or a run folder")
+    _add_data_args(predict, required=True, show_all=True)
+    predict.add_argument("--out", help="CSV file to write (default: print to stdout)")
+
+    sample = sub.add_parser("sample", help="generate samples with a saved model")
+    sample.add_argument("model", help="a model.safetensors file or a run folder")
+    sample.add_argument("-n", "--n-samples", type=int, default=16)
+    sample.add_argument("--cluster", type=int, help="cluster of every sample (default: random)")
+    sample.add_argument("--random-state", type=int, default=0)
+    sample.add_argument("--out", required=True, help="a .npy file (samples) or .png (a grid)")
+
+    evaluate = sub.add_parser("evaluate", help="score a saved model against known labels")
+    evaluate.add_argument("model", help="a model.safetensors file or a run folder")
+    _add_data_args(evaluate, required=True, show_all=True)
+
+    datasets = sub.add_parser("datasets", help="list the named datasets and whether cached")
+    datasets.add_argument("--data-home", help="cache folder (default: $GANCLUST_DATA or XDG)")
+    return parser
+
+
+def parse_options(items: Sequence[str], method: str) -> dict[str, Any]:
+    """``--option KEY=VALUE`` flags as an ``options`` dict, each value parsed by its rule."""
+    options: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or key not in OPTIONS:
+            known = ", ".join(OPTIONS)
+            raise ValueError(f"--option {item!r} is not KEY=VALUE with KEY one of {known}")
+        try:
+            options[key] = value_parser(OPTIONS[key])(text)
+        except ValueError:
+            raise ValueError(
+                f"--option {key}: cannot read {text!r} as {OPTIONS[key].kind}"
+            ) from None
+    return options
