@@ -12,6 +12,7 @@ import dataclasses
 import os
 import time
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -42,6 +43,23 @@ class DivergenceWarning(UserWarning):
     """Training diverged and was rolled back with a lower learning rate (see ``history_``)."""
 
 
+class _Events:
+    """One initialisation's events, to the progress bar and to the caller's callback."""
+
+    def __init__(self, index: int, bar: Any, callback: Any) -> None:
+        self.index, self.bar, self.callback = index, bar, callback
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        if self.bar is not None:
+            self.bar(event)
+        if self.callback is not None:
+            self.callback({**event, "init": self.index})
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     """Behaviour shared by every ganclust estimator; use a concrete subclass."""
 
@@ -61,6 +79,7 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         *,
         checkpoint_dir: str | os.PathLike[str] | None = None,
         keep_checkpoint: bool = False,
+        callback: Callable[[dict[str, Any]], None] | None = None,
     ) -> GANClusterer:
         """Train the GAN on ``X`` and assign every sample to a cluster.
 
@@ -77,6 +96,11 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             one would on the CPU at the same thread count; one of another fit is refused.
         keep_checkpoint : bool, default=False
             Keep the last checkpoint once the fit is done (it is removed otherwise).
+        callback : callable, optional
+            Called with every event of the fit: ``{"event": "phase", "phase": ...}`` when a
+            phase starts, ``{"event": "batch", ...}`` after every batch and ``{"event":
+            "epoch", ...}`` (the ``history_`` row) after every epoch, each with ``"init"``, the
+            initialisation's index.
 
         Returns
         -------
@@ -89,7 +113,7 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         settings = resolve(self.get_params(), self._method_name, preprocessor, len(X))
         data = preprocessor.to_tensor(X)
         settings, store = self._checkpoints(settings, data, checkpoint_dir)
-        progress = self._progress_factory(settings.n_init)
+        progress = self._progress_factory(settings.n_init, callback)
         inits = fit_initialisations(settings, data, progress, store)
         best = inits.best
         started = time.perf_counter()
@@ -176,12 +200,20 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         self.n_features_in_ = state.n_features_in
         self.phase_seconds_ = state.phase_seconds
 
-    def _progress_factory(self, n_init: int):
-        if not self.verbose:
+    def _progress_factory(self, n_init: int, callback: Callable[[dict[str, Any]], None] | None):
+        """Makes each initialisation's callback: the progress bar and the caller's, if any."""
+        if not self.verbose and callback is None:
             return None
-        from ._progress import ProgressCallback
 
-        return lambda index, total: ProgressCallback(total, init=index, n_init=n_init)
+        def factory(index: int, total: int) -> _Events:
+            bar = None
+            if self.verbose:
+                from ._progress import ProgressCallback
+
+                bar = ProgressCallback(total, init=index, n_init=n_init)
+            return _Events(index, bar, callback)
+
+        return factory
 
     def _validate(self, X: Any, *, reset: bool) -> np.ndarray:
         ndim = X.ndim if hasattr(X, "ndim") else np.asarray(X).ndim

@@ -89,6 +89,15 @@ def _estimator_params(args: argparse.Namespace) -> dict[str, Any]:
     return params
 
 
+def _board(folder: str | None) -> Any:
+    """The TensorBoard callback for ``--tensorboard FOLDER``, or None."""
+    if folder is None:
+        return None
+    from ._tensorboard import EpochScalars, writer
+
+    return EpochScalars(writer(folder))
+
+
 def cmd_fit(args: argparse.Namespace) -> int:
     """``ganclust fit``: train with checkpoints, then write the run folder."""
     from .runs import RunFolder
@@ -111,9 +120,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
             fit_argv = [*argv, "--out", str(out)] if args.out is None else argv
             (checkpoints / "command.json").write_text(json.dumps({"argv": fit_argv}) + "\n")
         model = ESTIMATORS[args.method](**params)
+        board = _board(args.tensorboard)
         started = time.perf_counter()
         try:
-            model.fit(X, checkpoint_dir=checkpoints, keep_checkpoint=True)
+            model.fit(X, checkpoint_dir=checkpoints, keep_checkpoint=True, callback=board)
         except KeyboardInterrupt:
             print(
                 f"ganclust fit: interrupted; resume with: ganclust fit --resume {out}",
@@ -121,6 +131,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
             )
             return 130
         seconds = time.perf_counter() - started
+        if board is not None:
+            from ._tensorboard import write_embedding
+
+            write_embedding(board.summary, model, X, y)
+            board.summary.close()
         from ._run_files import write_run
 
         def contents(tmp: Path) -> dict[str, Any]:

@@ -148,6 +148,11 @@ def _add_fit_parser(sub: Any, show_all: bool) -> None:
         help="continue the interrupted `ganclust fit ... --out OUT` from its last checkpoint",
     )
     fit.add_argument(
+        "--tensorboard",
+        metavar="DIR",
+        help="write TensorBoard scalars and the embedding to DIR (extra: ganclust[tensorboard])",
+    )
+    fit.add_argument(
         "--keep-checkpoint",
         action="store_true",
         help="keep the last checkpoint in the run folder (OUT/checkpoints)",
