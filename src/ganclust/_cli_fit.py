@@ -130,6 +130,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 130
+        except Exception:
+            # a fit that failed (diverged, bad settings) would fail again: nothing to resume
+            shutil.rmtree(checkpoints, ignore_errors=True)
+            raise
         seconds = time.perf_counter() - started
         if board is not None:
             from ._tensorboard import write_embedding
