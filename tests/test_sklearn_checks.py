@@ -5,7 +5,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from ganclust import CatGAN, ClusterGAN, InfoGAN
 
-TINY = tiny(max_epochs=10, batch_size=16)
+TINY = tiny(max_epochs=40, batch_size=16)
 
 # These checks set n_clusters=1, which ganclust rejects by design (a one-cluster "clustering"
 # is a user error, and the GANs' K-way heads need K >= 2). What they verify otherwise is covered
