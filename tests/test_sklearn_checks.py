@@ -1,5 +1,6 @@
 """scikit-learn's own estimator checks, with settings tiny enough to run in seconds."""
 
+import pytest
 from conftest import tiny
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -23,6 +24,8 @@ EXPECTED_FAILED = {
 }
 
 
+# 1 to 14 s a check (each fits up to a few times for 40 epochs), about 4 minutes in all
+@pytest.mark.slow
 @parametrize_with_checks(
     [ClusterGAN(3, **TINY), InfoGAN(3, **TINY), CatGAN(3, **TINY)],
     expected_failed_checks=lambda est: EXPECTED_FAILED,

@@ -2,11 +2,13 @@
 
 Three methods behind one scikit-learn API: :class:`ClusterGAN` (an encoder inverts the
 generator), :class:`InfoGAN` and :class:`CatGAN` (the cluster is read from the discriminator).
+For notebooks, :func:`plot_clusters` and :func:`plot_samples` return matplotlib figures.
+
+Every name is imported when first used, so ``import ganclust`` is quick: torch is imported with
+the estimators, matplotlib with the plots, and the command line's ``--help`` needs neither.
 """
 
 from ._version import __version__
-from .estimators import CatGAN, ClusterCollapseWarning, ClusterGAN, DivergenceWarning, InfoGAN, load
-from .metrics import ari, clustering_accuracy, evaluate, nmi, purity
 
 __all__ = [
     "CatGAN",
@@ -21,14 +23,31 @@ __all__ = [
     "load",
     "load_dataset",
     "nmi",
+    "plot_clusters",
+    "plot_samples",
     "purity",
 ]
 
+# where each public name lives
+_ESTIMATORS = ("CatGAN", "ClusterCollapseWarning", "ClusterGAN", "DivergenceWarning", "InfoGAN")
+_METRICS = ("ari", "clustering_accuracy", "evaluate", "nmi", "purity")
+
 
 def __getattr__(name: str):
-    # datasets pulls in urllib and Pillow; import it only when asked for
-    if name == "load_dataset":
-        from .datasets import load_dataset
+    if name in _ESTIMATORS or name == "load":
+        from . import estimators as module
+    elif name in _METRICS:
+        from . import metrics as module
+    elif name == "load_dataset":  # urllib and Pillow
+        from . import datasets as module
+    elif name in ("plot_clusters", "plot_samples"):  # matplotlib
+        from . import plots as module
+    else:
+        raise AttributeError(f"module 'ganclust' has no attribute {name!r}")
+    value = getattr(module, name)
+    globals()[name] = value  # once found, a plain attribute
+    return value
 
-        return load_dataset
-    raise AttributeError(f"module 'ganclust' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -9,7 +9,6 @@ uninterrupted run would give (on the CPU, at the same thread count).
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import shutil
 import sys
@@ -17,40 +16,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ._cli_data import CliData, data_record, load_cli_data_with_ids, note_classes
+from ._cli_data import load_cli_data as load_cli_data  # re-exported: the commands' data loader
 from ._cli_parser import build_parser, parse_options
-from .estimators import ESTIMATORS
-
-
-def load_cli_data(args: argparse.Namespace, default: str | None = None):
-    from .datasets import load_data
-
-    spec = args.data or default
-    size = None
-    if args.image_size:
-        try:
-            size = tuple(int(v) for v in args.image_size.lower().split("x"))
-        except ValueError:
-            size = ()
-        if len(size) != 2:
-            raise ValueError(f"--image-size must look like 28x28; got {args.image_size!r}")
-    label_column: Any = args.label_column
-    if label_column is not None and label_column.lstrip("-").isdigit():
-        label_column = int(label_column)
-    try:
-        X, y = load_data(
-            spec,
-            label_column=label_column,
-            image_size=size,
-            split=args.split,
-            mirror=args.mirror,
-            verify=not args.no_verify,
-            progress=not getattr(args, "quiet", False),
-        )
-    except (ValueError, OSError, MemoryError):
-        raise
-    except Exception as exc:  # a reader's own error type (a corrupt archive, an image bomb)
-        raise ValueError(f"cannot read --data {spec}: {type(exc).__name__}: {exc}") from exc
-    return spec, X, y
+from ._cli_signatures import estimator_signatures
 
 
 def checkpoint_folder(out: Path) -> Path:
@@ -78,7 +47,7 @@ def _resumed_args(args: argparse.Namespace) -> argparse.Namespace:
 
 def _estimator_params(args: argparse.Namespace) -> dict[str, Any]:
     params = {k[len("param_") :]: v for k, v in vars(args).items() if k.startswith("param_")}
-    accepted = inspect.signature(ESTIMATORS[args.method].__init__).parameters
+    accepted = estimator_signatures()[args.method]
     foreign = sorted(n for n in params if n not in accepted)
     if foreign:
         flags = ", ".join("--" + n.replace("_", "-") for n in foreign)
@@ -109,8 +78,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
             raise ValueError("--resume takes no other settings: they come from the interrupted fit")
         args = _resumed_args(args)
     params = _estimator_params(args)
-    spec, X, y = load_cli_data(args, default="digits")
-    name = Path(spec).stem if Path(spec).exists() else spec
+    data = load_cli_data_with_ids(args, default="digits")
+    name = Path(data.spec).stem if Path(data.spec).exists() else data.spec
     out = Path(args.out or f"runs/{name}-{args.method}")
     checkpoints = checkpoint_folder(out)
     # refuses a bad destination before training; on failure, removes the folders it created
@@ -119,38 +88,62 @@ def cmd_fit(args: argparse.Namespace) -> int:
             checkpoints.mkdir(parents=True, exist_ok=True)
             fit_argv = [*argv, "--out", str(out)] if args.out is None else argv
             (checkpoints / "command.json").write_text(json.dumps({"argv": fit_argv}) + "\n")
-        model = ESTIMATORS[args.method](**params)
-        board = _board(args.tensorboard)
-        started = time.perf_counter()
-        try:
-            model.fit(X, checkpoint_dir=checkpoints, keep_checkpoint=True, callback=board)
-        except KeyboardInterrupt:
-            print(
-                f"ganclust fit: interrupted; resume with: ganclust fit --resume {out}",
-                file=sys.stderr,
-            )
+        note_classes(data.y, args, estimator_signatures()[args.method]["n_clusters"])
+        fitted = _train(args, params, data, checkpoints, out)
+        if fitted is None:
             return 130
-        except Exception:
-            # a fit that failed (diverged, bad settings) would fail again: nothing to resume
-            shutil.rmtree(checkpoints, ignore_errors=True)
-            raise
-        seconds = time.perf_counter() - started
-        if board is not None:
-            from ._tensorboard import write_embedding
-
-            write_embedding(board.summary, model, X, y)
-            board.summary.close()
-        from ._run_files import write_run
-
-        def contents(tmp: Path) -> dict[str, Any]:
-            command = ["ganclust", *(argv or ["fit", "--resume", str(out)])]
-            result = write_run(tmp, model, X, y, spec, seconds, command, out)
-            if args.keep_checkpoint:
-                shutil.copytree(checkpoints, tmp / "checkpoints")
-            return result
-
-        summary = run.write(contents)
+        model, seconds = fitted
+        command = ["ganclust", *(argv or ["fit", "--resume", str(out)])]
+        summary = run.write(lambda tmp: _contents(tmp, args, model, data, seconds, command, out))
     shutil.rmtree(checkpoints, ignore_errors=True)
     if not args.quiet:
         print(summary["summary"])
     return 0
+
+
+def _train(
+    args: argparse.Namespace, params: dict[str, Any], data: CliData, checkpoints: Path, out: Path
+) -> tuple[Any, float] | None:
+    """Fit the model, with checkpoints and TensorBoard; None when interrupted."""
+    from .estimators import ESTIMATORS
+
+    model = ESTIMATORS[args.method](**params)
+    board = _board(args.tensorboard)
+    started = time.perf_counter()
+    try:
+        model.fit(data.X, checkpoint_dir=checkpoints, keep_checkpoint=True, callback=board)
+    except KeyboardInterrupt:
+        print(
+            f"ganclust fit: interrupted; resume with: ganclust fit --resume {out}", file=sys.stderr
+        )
+        return None
+    except Exception:
+        # a fit that failed (diverged, bad settings) would fail again: nothing to resume
+        shutil.rmtree(checkpoints, ignore_errors=True)
+        raise
+    seconds = time.perf_counter() - started
+    if board is not None:
+        from ._tensorboard import write_embedding
+
+        write_embedding(board.summary, model, data.X, data.y)
+        board.summary.close()
+    return model, seconds
+
+
+def _contents(
+    tmp: Path,
+    args: argparse.Namespace,
+    model: Any,
+    data: CliData,
+    seconds: float,
+    command: list[str],
+    out: Path,
+) -> dict[str, Any]:
+    """Write the run folder's files into ``tmp``; return the printable summary."""
+    from ._run_files import write_run
+
+    record = data_record(args, data.spec)
+    result = write_run(tmp, model, data, record, seconds, command, out, report=args.report)
+    if args.keep_checkpoint:
+        shutil.copytree(checkpoint_folder(out), tmp / "checkpoints")
+    return result

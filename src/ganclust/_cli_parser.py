@@ -3,20 +3,20 @@
 The estimator flags are generated one to one (``--n-clusters`` sets ``n_clusters``); research
 options are ``--option KEY=VALUE``. ``fit --help`` shows the common flags with a line each;
 ``--help-all`` shows every flag. An argument error is one line plus a hint, with a guess for a
-misspelt flag.
+misspelt flag. Building the parser imports neither the estimators nor torch (the signatures are
+read by :mod:`ganclust._cli_signatures`), so ``--help`` answers at once.
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
-import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ._cli_signatures import estimator_signatures
 from ._params import OPTIONS, PARAMETERS, Rule
 from ._version import __version__
-from .estimators import ESTIMATORS
 
 EXIT_BAD_INPUT = 2
 # the estimator flags ``fit --help`` shows; the rest are under --help-all
@@ -64,20 +64,35 @@ def value_parser(rule: Rule) -> Callable[[str], Any]:
     return parse
 
 
-def _estimator_params() -> dict[str, inspect.Parameter]:
-    params: dict[str, inspect.Parameter] = {}
-    for cls in ESTIMATORS.values():
-        for name, p in inspect.signature(cls.__init__).parameters.items():
-            if name not in ("self", "options"):
-                params.setdefault(name, p)
+def _estimator_params() -> dict[str, Any]:
+    """Every estimator parameter but ``options``, with its default (the first method's)."""
+    params: dict[str, Any] = {}
+    for signature in estimator_signatures().values():
+        for name, default in signature.items():
+            if name != "options":
+                params.setdefault(name, default)
     return params
 
 
-def _flag_help(name: str, rule: Rule, default: Any) -> str:
-    shown = f"auto ({rule.auto})" if default is None and rule.auto else repr(default)
+# metavars by the kind of value, so that a flag and its help fit on one line
+_METAVARS = {"int": "N", "float": "X", "bool": "BOOL", "random_state": "SEED", "choice": "NAME"}
+
+
+def _flag_help(rule: Rule, default: Any) -> str:
+    """The flag's description and its default; an automatic default reads "auto (...)"."""
+    if (default is None or default == "auto") and rule.auto:
+        shown = f"auto ({rule.auto})"
+    elif isinstance(default, str):
+        shown = default
+    else:
+        shown = repr(default)
     if rule.kind == "choice":
         return f"{rule.help}: {', '.join(rule.choices)} (default: {shown})"
     return f"{rule.help} (default: {shown})"
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.HelpFormatter(prog, max_help_position=30)
 
 
 def _all_flags(parser: argparse.ArgumentParser) -> list[str]:
@@ -106,72 +121,94 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n(see {self.prog} --help)\n")
 
 
-def _add_data_args(parser: argparse.ArgumentParser, required: bool, show_all: bool) -> None:
-    parser.add_argument(
+def _add_data_args(
+    parser: argparse.ArgumentParser, required: bool, show_all: bool, default: str = ""
+) -> None:
+    hidden = argparse.SUPPRESS
+    data = parser.add_argument_group("data")
+    data.add_argument(
         "--data",
         required=required,
-        help="a dataset name (see `ganclust datasets`) or a .npy/.npz/.csv/.tsv file or image "
-        "folder" + ("" if required else " (default: the bundled sklearn digits)"),
+        help="a dataset name (see `ganclust datasets`), a .npy/.npz/.csv/.tsv file or an image "
+        "folder" + (f" (default: {default})" if default else ""),
     )
-    parser.add_argument("--label-column", help="CSV/TSV column holding labels (name or index)")
-    hidden = argparse.SUPPRESS
-    parser.add_argument(
+    data.add_argument("--label-column", metavar="COL", help="CSV/TSV column of labels (name/index)")
+    data.add_argument(
+        "--id-column", metavar="COL", help="CSV/TSV column of row ids (default: row number)"
+    )
+    data.add_argument(
         "--split", default="train", help="split of a named dataset" if show_all else hidden
     )
-    parser.add_argument(
+    data.add_argument(
         "--mirror", help="base URL to download named datasets from" if show_all else hidden
     )
-    parser.add_argument(
+    data.add_argument(
         "--image-size",
+        metavar="HxW",
         help="resize an image folder's images to HxW (e.g. 28x28)" if show_all else hidden,
     )
-    parser.add_argument(
+    data.add_argument(
         "--no-verify",
         action="store_true",
         help="use a downloaded file that has no pinned checksum (USPS)" if show_all else hidden,
     )
 
 
+def _add_run_args(fit: argparse.ArgumentParser) -> None:
+    run = fit.add_argument_group("run")
+    methods = list(estimator_signatures())
+    run.add_argument(
+        "--method",
+        choices=sorted(methods),
+        default="clustergan",
+        metavar="NAME",
+        help="clustergan (an encoder inverts G), infogan or catgan (D reads the cluster) "
+        "(default: clustergan)",
+    )
+    run.add_argument("--out", help="run folder (default: runs/<data>-<method>)")
+    run.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    run.add_argument("--report", action="store_true", help="also write OUT/report.html")
+    run.add_argument("--quiet", action="store_true", help="no progress bar, notes or summary")
+    run.add_argument("--help-all", action="store_true", help="show every flag and exit")
+    run.add_argument(
+        "--resume", metavar="OUT", help="continue an interrupted fit to OUT (its checkpoint)"
+    )
+    run.add_argument(
+        "--tensorboard", metavar="DIR", help="TensorBoard logs to DIR (ganclust[tensorboard])"
+    )
+    run.add_argument(
+        "--keep-checkpoint", action="store_true", help="keep the checkpoint in OUT/checkpoints"
+    )
+
+
 def _add_fit_parser(sub: Any, show_all: bool) -> None:
     fit = sub.add_parser(
-        "fit", help="train a model and write a run folder", add_help=True, allow_abbrev=False
+        "fit",
+        help="train a model and write a run folder",
+        allow_abbrev=False,
+        formatter_class=_formatter,
+        usage="ganclust fit [--data DATA] [--n-clusters N] [--out OUT] [options]",
+        epilog=None
+        if show_all
+        else "every flag (the methods' own weights, research options "
+        "and more data flags): ganclust fit --help-all",
     )
-    _add_data_args(fit, required=False, show_all=show_all)
-    fit.add_argument("--method", choices=sorted(ESTIMATORS), default="clustergan")
-    fit.add_argument("--out", help="run folder to write (default: runs/<data>-<method>)")
-    fit.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
-    fit.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
-    fit.add_argument("--help-all", action="store_true", help="show every flag and exit")
-    fit.add_argument(
-        "--resume",
-        metavar="OUT",
-        help="continue the interrupted `ganclust fit ... --out OUT` from its last checkpoint",
-    )
-    fit.add_argument(
-        "--tensorboard",
-        metavar="DIR",
-        help="write TensorBoard scalars and the embedding to DIR (extra: ganclust[tensorboard])",
-    )
-    fit.add_argument(
-        "--keep-checkpoint",
-        action="store_true",
-        help="keep the last checkpoint in the run folder (OUT/checkpoints)",
-    )
+    _add_data_args(fit, False, show_all, default="digits, bundled with scikit-learn")
+    _add_run_args(fit)
     common = fit.add_argument_group("common estimator parameters")
     advanced = fit.add_argument_group(
         "advanced (the methods' paper knobs, and research options as --option KEY=VALUE)"
     )
-    for name, param in _estimator_params().items():
+    for name, default in _estimator_params().items():
         rule = PARAMETERS[name]
-        group = common if name in COMMON else advanced
         shown = name in COMMON or show_all
-        group.add_argument(
+        (common if name in COMMON else advanced).add_argument(
             "--" + name.replace("_", "-"),
             dest="param_" + name,
             type=value_parser(rule),
             default=argparse.SUPPRESS,
-            metavar=name.upper(),
-            help=_flag_help(name, rule, param.default) if shown else argparse.SUPPRESS,
+            metavar=_METAVARS.get(rule.kind, name.upper()),
+            help=_flag_help(rule, default) if shown else argparse.SUPPRESS,
         )
     option_help = "; ".join(f"{k}: {r.help}" for k, r in OPTIONS.items())
     advanced.add_argument(
@@ -183,6 +220,40 @@ def _add_fit_parser(sub: Any, show_all: bool) -> None:
     )
 
 
+MODEL_HELP = "a run folder, or a model.safetensors file"
+
+
+def _add_model_commands(sub: Any) -> None:
+    """``predict``, ``sample``, ``evaluate`` and ``report``: the commands on a saved model."""
+    predict = sub.add_parser("predict", help="assign samples to clusters with a saved model")
+    predict.add_argument("model", help=MODEL_HELP)
+    _add_data_args(predict, required=True, show_all=True)
+    predict.add_argument(
+        "--out", help="CSV to write: id, cluster, probability[, label] (default: stdout)"
+    )
+
+    sample = sub.add_parser("sample", help="generate samples with a saved model")
+    sample.add_argument("model", help=MODEL_HELP)
+    sample.add_argument("-n", "--n-samples", type=int, default=16, help="how many (default: 16)")
+    sample.add_argument("--cluster", type=int, help="cluster of every sample (default: random)")
+    sample.add_argument("--random-state", type=int, default=0, help="seed of the draw (default: 0)")
+    sample.add_argument(
+        "--out",
+        required=True,
+        help="a .npy, a .png (a grid of every sample) or, for vectors, a .csv (columns named "
+        "as the fitted table's, else feature_0, feature_1, ...)",
+    )
+
+    evaluate = sub.add_parser("evaluate", help="score a saved model against known labels")
+    evaluate.add_argument("model", help=MODEL_HELP)
+    _add_data_args(evaluate, required=True, show_all=True)
+
+    report = sub.add_parser("report", help="write a run folder's report.html")
+    report.add_argument("run", help="a run folder written by `ganclust fit`")
+    _add_data_args(report, False, True, default="the run's, with its data flags, from run.json")
+    report.add_argument("--out", help="HTML file to write (default: RUN/report.html)")
+
+
 def build_parser(show_all: bool = False) -> argparse.ArgumentParser:
     """The argument parser for every subcommand (``show_all``: list the advanced flags too)."""
     parser = Parser(
@@ -192,23 +263,7 @@ def build_parser(show_all: bool = False) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ganclust {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     _add_fit_parser(sub, show_all)
-
-    predict = sub.add_parser("predict", help="assign samples to clusters with a saved model")
-    predict.add_argument("model", help="a model.safetensors file or a run folder")
-    _add_data_args(predict, required=True, show_all=True)
-    predict.add_argument("--out", help="CSV file to write (default: print to stdout)")
-
-    sample = sub.add_parser("sample", help="generate samples with a saved model")
-    sample.add_argument("model", help="a model.safetensors file or a run folder")
-    sample.add_argument("-n", "--n-samples", type=int, default=16)
-    sample.add_argument("--cluster", type=int, help="cluster of every sample (default: random)")
-    sample.add_argument("--random-state", type=int, default=0)
-    sample.add_argument("--out", required=True, help="a .npy file (samples) or .png (a grid)")
-
-    evaluate = sub.add_parser("evaluate", help="score a saved model against known labels")
-    evaluate.add_argument("model", help="a model.safetensors file or a run folder")
-    _add_data_args(evaluate, required=True, show_all=True)
-
+    _add_model_commands(sub)
     datasets = sub.add_parser("datasets", help="list the named datasets and whether cached")
     datasets.add_argument("--data-home", help="cache folder (default: $GANCLUST_DATA or XDG)")
     return parser

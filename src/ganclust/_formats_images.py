@@ -19,7 +19,7 @@ from PIL import Image
 
 from ._bounds import MALFORMED, DatasetError, check_allocation, guarded, one_line
 
-__all__ = ["IMAGE_SUFFIXES", "read_image_folder"]
+__all__ = ["IMAGE_SUFFIXES", "read_image_folder", "read_image_folder_with_ids"]
 
 #: File suffixes read as images inside a folder (compared case-insensitively).
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -154,6 +154,38 @@ def read_image_folder(
         If there are no images, an image cannot be read or is too large, or sizes differ
         without ``image_size``.
     """
+    X, y, _ = _read_folder(folder, image_size)
+    return X, y
+
+
+@guarded("an image folder")
+def read_image_folder_with_ids(
+    folder: Path, *, image_size: tuple[int, int] | None = None
+) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
+    """Read an image folder as :func:`read_image_folder` does, with each image's file.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The folder.
+    image_size : tuple of int, optional
+        ``(height, width)`` to resize every image to.
+
+    Returns
+    -------
+    X, y : numpy.ndarray
+        As :func:`read_image_folder` returns them.
+    ids : list of str
+        The file of each image, relative to ``folder``, with ``/`` between folders
+        (``"cats/001.png"``), in the order of ``X``.
+    """
+    X, y, files = _read_folder(folder, image_size)
+    return X, y, [f.relative_to(folder).as_posix() for f in files]
+
+
+def _read_folder(
+    folder: Path, image_size: tuple[int, int] | None
+) -> tuple[np.ndarray, np.ndarray | None, list[Path]]:
     files = _image_files(folder)
     if not files:
         raise DatasetError(f"{folder}: no PNG or JPEG images in this folder")
@@ -173,7 +205,7 @@ def read_image_folder(
     for i, f in enumerate(files):
         X[i] = _decode(f, kind, image_size)
     if not classes:
-        return X, None
+        return X, None, files
     index = {c: i for i, c in enumerate(classes)}
     y = np.array([index[f.relative_to(folder).parts[0]] for f in files], dtype=np.int64)
-    return X, y
+    return X, y, files

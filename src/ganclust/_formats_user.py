@@ -1,6 +1,7 @@
 """Readers for the user's own data: ``.npy``, ``.npz``, ``.csv`` / ``.tsv`` and image folders.
 
-(The image-folder reader lives in :mod:`._formats_images` and is re-exported here.)
+(The table reader lives in :mod:`._formats_table` and the image-folder reader in
+:mod:`._formats_images`; both are re-exported here.)
 
 All of them either return complete arrays or raise :class:`DatasetError` (a
 :class:`ValueError`) with one line naming the file and the problem; nothing is written. Each
@@ -13,22 +14,27 @@ Nothing is ever unpickled (``allow_pickle`` stays false).
 
 from __future__ import annotations
 
-import csv
-import decimal
 import math
 import os
 import warnings
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 import numpy as np
 
 from ._bounds import DatasetError, check_allocation, guarded
-from ._formats_images import IMAGE_SUFFIXES, read_image_folder
+from ._formats_images import IMAGE_SUFFIXES, read_image_folder, read_image_folder_with_ids
+from ._formats_table import read_table, read_table_with_ids
 
-__all__ = ["IMAGE_SUFFIXES", "read_array_file", "read_image_folder", "read_table"]
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "read_array_file",
+    "read_image_folder",
+    "read_image_folder_with_ids",
+    "read_table",
+    "read_table_with_ids",
+]
 
 _EXACT = 2**53  # the largest float up to which every whole number is exact
 _INT64 = np.iinfo(np.int64)
@@ -220,172 +226,3 @@ def read_array_file(path: Path, *, mmap: bool = True) -> tuple[np.ndarray, np.nd
     if len(y) != len(X):
         raise DatasetError(f"{path}: X has {len(X)} samples but y has {len(y)} labels")
     return X, y
-
-
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
-
-
-def _rows(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """Yield ``(line number, stripped cells)`` for every non-blank row."""
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh, delimiter=delimiter)
-        for row in reader:
-            cells = [c.strip() for c in row]
-            if any(cells):
-                yield reader.line_num, cells
-
-
-def _scan(path: Path, delimiter: str) -> tuple[list[str] | None, int, int]:
-    """First pass: (header or None, number of columns, number of data rows)."""
-    first: list[str] = []
-    first_line, n_rows = 0, 0
-    numeric_below: list[bool] = []  # for the first row's text cells: only numbers below?
-    for line, cells in _rows(path, delimiter):
-        if not first:
-            first, first_line = cells, line
-            numeric_below = [not _is_number(c) for c in cells]
-        elif len(cells) != len(first):
-            raise DatasetError(
-                f"{path}: line {line} has {len(cells)} fields, "
-                f"expected {len(first)} like line {first_line} (ragged rows)"
-            )
-        else:
-            for j, cell in enumerate(cells):
-                if numeric_below[j] and cell and not _is_number(cell):
-                    numeric_below[j] = False
-        n_rows += 1
-    if not first:
-        raise DatasetError(f"{path}: the file is empty")
-    header = any(numeric_below)
-    if header and n_rows == 1:
-        raise DatasetError(f"{path}: a header but no data rows")
-    return (first if header else None), len(first), n_rows - header
-
-
-def _integer(cell: str) -> int | None:
-    """The exact integer a numeric cell denotes ("3", "3.0", "3e2"), else None."""
-    try:
-        value = decimal.Decimal(cell)
-    except decimal.InvalidOperation:
-        return None
-    if not value.is_finite() or value != value.to_integral_value():
-        return None
-    return int(value)
-
-
-def _table_labels(path: Path, raw: list[str], lines: list[int]) -> np.ndarray:
-    """Label cells to int64: whole numbers exactly (no rounding, no wrap-around), else text."""
-    for cell, line in zip(raw, lines, strict=True):
-        if not cell:
-            raise DatasetError(f"{path}: empty label at line {line}")
-    if not all(_is_number(c) for c in raw):  # any text: number the distinct cells
-        index = {c: i for i, c in enumerate(sorted(set(raw)))}
-        return np.fromiter((index[c] for c in raw), dtype=np.int64, count=len(raw))
-    out = np.empty(len(raw), dtype=np.int64)
-    for i, (cell, line) in enumerate(zip(raw, lines, strict=True)):
-        value = _integer(cell)
-        if value is None or not _INT64.min <= value <= _INT64.max:
-            raise DatasetError(
-                f"{path}: label {cell!r} at line {line} is not a whole number in the int64 "
-                "range; numeric labels must be whole numbers (else give them as text)"
-            )
-        out[i] = value
-    return out
-
-
-@guarded("delimited text")
-def read_table(
-    path: Path, *, label_column: str | int | None = None
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Read a delimited text file: comma-separated, or tab-separated for ``.tsv``.
-
-    The first row is taken as a header when some column holds a non-numeric cell there and
-    only numbers below it. Blank lines are skipped; an empty cell reads as NaN (left for the
-    estimator to report); any other non-numeric feature cell is an error. The file is read
-    twice, streaming: once to count and check the rows, once to fill a preallocated array.
-
-    Parameters
-    ----------
-    path : pathlib.Path
-        The ``.csv`` or ``.tsv`` file, UTF-8 (a byte-order mark is allowed).
-    label_column : str or int, optional
-        The column holding labels: a header name, or a 0-based index (negative counts from
-        the end). Numeric labels must denote whole numbers in the int64 range (``3``,
-        ``3.0`` and ``3e0`` are all 3; ``2.5`` or ``1e30`` is an error: nothing is rounded
-        or wrapped); a column holding any non-numeric text is numbered in sorted order.
-
-    Returns
-    -------
-    X : numpy.ndarray
-        ``float64`` features of shape ``(n_rows, n_columns)``.
-    y : numpy.ndarray or None
-        ``int64`` labels, or ``None`` without ``label_column``.
-
-    Raises
-    ------
-    DatasetError
-        For an empty file, ragged rows (naming the line), a non-numeric cell (naming line
-        and column), a label that is out of range, or an unknown ``label_column``.
-    """
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    header, n_cols, n_rows = _scan(path, delimiter)
-    label_idx = _label_index(path, label_column, header, n_cols)
-    feature_idx = [j for j in range(n_cols) if j != label_idx]
-    if not feature_idx:
-        raise DatasetError(f"{path}: no feature columns besides the label column")
-    check_allocation(8 * n_rows * len(feature_idx), path, f"{n_rows} x {len(feature_idx)} floats")
-    X = np.empty((n_rows, len(feature_idx)), dtype=np.float64)
-    raw: list[str] = []
-    lines: list[int] = []
-    rows = _rows(path, delimiter)
-    if header is not None:
-        next(rows)
-    changed = DatasetError(f"{path}: the file changed while it was being read")
-    i = -1
-    for i, (line, cells) in enumerate(rows):
-        if i >= n_rows or len(cells) != n_cols:
-            raise changed
-        try:
-            X[i] = [float(cells[j]) if cells[j] else math.nan for j in feature_idx]
-        except ValueError:
-            j = next(j for j in feature_idx if cells[j] and not _is_number(cells[j]))
-            name = f" ({header[j]!r})" if header else ""
-            raise DatasetError(
-                f"{path}: non-numeric cell {cells[j]!r} at line {line}, column {j + 1}{name}"
-            ) from None
-        if label_idx is not None:
-            raw.append(cells[label_idx])
-            lines.append(line)
-    if i + 1 != n_rows:
-        raise changed
-    if label_idx is None:
-        return X, None
-    return X, _table_labels(path, raw, lines)
-
-
-def _label_index(
-    path: Path, label_column: str | int | None, header: list[str] | None, n_cols: int
-) -> int | None:
-    """Resolve ``label_column`` to a 0-based column index."""
-    if label_column is None:
-        return None
-    if isinstance(label_column, str):
-        if header is not None and label_column in header:
-            return header.index(label_column)
-        if not label_column.strip().lstrip("-").isdigit():
-            if header is None:
-                raise DatasetError(
-                    f"{path}: label column {label_column!r} is a name but the file has no header"
-                )
-            raise DatasetError(
-                f"{path}: no column named {label_column!r} (columns: {', '.join(header)})"
-            )
-    idx = int(label_column)
-    if not -n_cols <= idx < n_cols:
-        raise DatasetError(f"{path}: label column {idx} is out of range for {n_cols} columns")
-    return idx % n_cols

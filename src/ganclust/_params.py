@@ -12,13 +12,14 @@ from __future__ import annotations
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
-from .nets import BACKBONES
-from .pseudo_labels import INITS
+from ._choices import BACKBONES, INITS
+
+if TYPE_CHECKING:
+    import torch
 
 LOSSES = ("bce", "wgan-gp", "hinge")
 DEVICE_TYPES = ("cpu", "cuda", "mps")
@@ -263,6 +264,8 @@ def resolve_device(device: Any) -> torch.device:
     ValueError
         For an unknown device string, or a device this machine does not have.
     """
+    import torch  # here, so that the CLI's parser, built from this table, needs no torch
+
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:

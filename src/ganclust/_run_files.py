@@ -1,7 +1,8 @@
 """What ``ganclust fit`` puts in a run folder, read off a fitted model (the app layer's glue).
 
-The files themselves are written by :mod:`ganclust.runs` and :mod:`ganclust.plots` from plain
-arrays; this module is the one place that turns a model into those arrays.
+The files themselves are written by :mod:`ganclust.runs`, :mod:`ganclust.plots` and
+:mod:`ganclust.report` from plain arrays; this module is the one place that turns a model into
+those arrays.
 """
 
 from __future__ import annotations
@@ -48,19 +49,25 @@ def _write_samples_figure(path: Path, model: Any, X: np.ndarray) -> None:
 def write_run(
     tmp: Path,
     model: Any,
-    X: np.ndarray,
-    y: np.ndarray | None,
-    spec: str,
+    data: Any,
+    data_args: dict[str, Any],
     seconds: float,
     argv: Sequence[str],
     out: Path,
+    *,
+    report: bool = False,
 ) -> dict[str, Any]:
-    """Write every file of a run folder into ``tmp``; return the printable summary."""
-    settings = model.settings_
+    """Write every file of a run folder into ``tmp``; return the printable summary.
+
+    ``data`` is the :class:`ganclust._cli_data.CliData` fitted on (its ``X``, ``y``, ``ids``
+    and ``feature_names``); ``data_args`` the data flags that load it again (``run.json``'s
+    ``"data_args"``). ``report`` also writes ``report.html``.
+    """
+    X, y, settings = data.X, data.y, model.settings_
     files = ["model.safetensors", "labels.csv", "history.csv", "run.json"]
     model.save(tmp / "model.safetensors")
     proba = model.predict_proba(X)
-    write_labels(tmp / "labels.csv", model.labels_, proba, y=y)
+    write_labels(tmp / "labels.csv", model.labels_, proba, ids=data.ids, y=y)
     write_history(tmp / "history.csv", model.history_, settings.n_clusters)
     metrics = evaluate(y, model.labels_) if y is not None else None
     if metrics is not None:
@@ -69,11 +76,36 @@ def write_run(
     if settings.adversarial:
         _write_samples_figure(tmp / "samples.png", model, X)
         files.append("samples.png")
-    run = {
+    run = _run_record(model, data, data_args, seconds, argv, metrics)
+    write_json(tmp / "run.json", run)
+    if report:
+        from .report import write_report
+
+        # as labels.csv holds it, so that `ganclust report RUN` draws the same page
+        confidence = np.array([float(f"{p:.4f}") for p in proba[np.arange(len(X)), model.labels_]])
+        write_report(tmp / "report.html", model, run, X, y, model.labels_, confidence, data.ids)
+        files.append("report.html")
+    return {"summary": summary(run, out, files), "run": run}
+
+
+def _run_record(
+    model: Any,
+    data: Any,
+    data_args: dict[str, Any],
+    seconds: float,
+    argv: Sequence[str],
+    metrics: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """What ``run.json`` holds: the command, the data and how to load it again, the settings,
+    the timings, and the result."""
+    settings = model.settings_
+    return {
         "command": list(argv),
-        "data": spec,
-        "n_samples": int(len(X)),
-        "sample_shape": list(np.shape(X)[1:]),
+        "data": data.spec,
+        "data_args": data_args,
+        "n_samples": int(len(data.X)),
+        "sample_shape": list(np.shape(data.X)[1:]),
+        "feature_names": data.feature_names,
         "method": model._method_name,
         "params": json_params(model.get_params(), settings.seed),
         "settings": settings.to_json(),
@@ -91,5 +123,3 @@ def write_run(
         "torch": torch.__version__,
         "machine": platform.machine(),
     }
-    write_json(tmp / "run.json", run)
-    return {"summary": summary(run, out, files)}

@@ -23,12 +23,20 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
+from ._dataset_listing import format_dataset_table, list_datasets
 from ._download import DownloadError, fetch, get_data_home
 from ._formats import DatasetError, read_cifar10_binary, read_idx, read_pendigits, read_usps
-from ._formats_user import read_array_file, read_image_folder, read_table
+from ._formats_user import (
+    read_array_file,
+    read_image_folder,
+    read_image_folder_with_ids,
+    read_table,
+    read_table_with_ids,
+)
 from .datasets_registry import DATASETS, DatasetInfo
 
 __all__ = [
@@ -39,7 +47,9 @@ __all__ = [
     "format_dataset_table",
     "get_data_home",
     "list_datasets",
+    "DataWithIds",
     "load_data",
+    "load_data_with_ids",
     "load_dataset",
     "load_file",
 ]
@@ -122,126 +132,37 @@ def load_dataset(
         If a file is not cached and cannot be fetched and verified (an ``OSError``).
     """
     key = _canonical(name)
-    info = DATASETS[key]
     split = str(split).lower()
     if key == "digits":
-        if split not in ("all", "train"):
-            raise DatasetError("digits has no predefined split; use split='all'")
-        from sklearn.datasets import load_digits
+        return _load_digits(split)
+    where = dict(data_home=data_home, mirror=mirror, download=download, progress=progress)
+    return _load_named(key, split, verify, where)
 
-        bunch = load_digits()
-        X = np.round(bunch.images * (255.0 / 16.0)).clip(0, 255).astype(np.uint8)
-        return X, bunch.target.astype(np.int64)
+
+def _load_digits(split: str) -> tuple[np.ndarray, np.ndarray]:
+    if split not in ("all", "train"):
+        raise DatasetError("digits has no predefined split; use split='all'")
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    X = np.round(bunch.images * (255.0 / 16.0)).clip(0, 255).astype(np.uint8)
+    return X, bunch.target.astype(np.int64)
+
+
+def _load_named(
+    key: str, split: str, verify: bool, where: dict[str, object]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fetch (or find in the cache) and read the files of a named dataset's split."""
+    info = DATASETS[key]
     if split not in info.splits:
         raise DatasetError(f"{key} has no split {split!r}; choose from {', '.join(info.splits)}")
     parts = ("train", "test") if split == "all" else (split,)
     roles = sorted({r for p in parts for r in info.split_files[p]})
-    paths = {
-        r: fetch(
-            key,
-            info.files[r],
-            data_home=data_home,
-            mirror=mirror,
-            download=download,
-            progress=progress,
-            verify=verify,
-        )
-        for r in roles
-    }
+    paths = {r: fetch(key, info.files[r], verify=verify, **where) for r in roles}
     loaded = [_LOADERS[key](paths, p) for p in parts]
     if len(loaded) == 1:
         return loaded[0]
     return np.concatenate([x for x, _ in loaded]), np.concatenate([y for _, y in loaded])
-
-
-def list_datasets(*, data_home: str | os.PathLike[str] | None = None) -> list[dict]:
-    """Describe every named dataset and whether its files are in the cache.
-
-    Parameters
-    ----------
-    data_home : str or os.PathLike, optional
-        Cache folder to look in.
-
-    Returns
-    -------
-    list of dict
-        One dict per dataset with keys ``name``, ``description``, ``n_samples`` (all
-        splits), ``shape`` (one sample), ``splits`` (name to size), ``download_bytes``
-        (``None`` if unknown), ``source`` and ``cached``: true when every file is present
-        with its pinned size (the full checksum is checked on load, not here).
-    """
-    home = get_data_home(data_home)
-    rows = []
-    for info in DATASETS.values():
-        files = list(info.files.values())
-        sizes = [f.size for f in files]
-        local = [home / info.name / f.filename for f in files]
-        rows.append(
-            {
-                "name": info.name,
-                "description": info.description,
-                "n_samples": info.splits["all"],
-                "shape": info.sample_shape,
-                "splits": dict(info.splits),
-                "download_bytes": None if None in sizes else sum(sizes),  # type: ignore[arg-type]
-                "source": info.source,
-                "cached": all(
-                    p.is_file() and (f.size is None or p.stat().st_size == f.size)
-                    for p, f in zip(local, files, strict=True)
-                ),
-            }
-        )
-    return rows
-
-
-def _human(n: int | None) -> str:
-    if n is None:
-        return "?"
-    if n == 0:
-        return "bundled"
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return str(n)
-
-
-def format_dataset_table(rows: list[dict]) -> str:
-    """Format :func:`list_datasets` rows as a plain-text table.
-
-    Parameters
-    ----------
-    rows : list of dict
-        As returned by :func:`list_datasets`.
-
-    Returns
-    -------
-    str
-        Aligned columns NAME, SAMPLES, SHAPE, SPLITS, DOWNLOAD, CACHED, SOURCE; no trailing
-        newline.
-    """
-    header = ("NAME", "SAMPLES", "SHAPE", "SPLITS", "DOWNLOAD", "CACHED", "SOURCE")
-    table = [header]
-    for r in rows:
-        splits = r.get("splits", {})
-        named = [f"{k} {v}" for k, v in splits.items() if k != "all"]
-        table.append(
-            (
-                str(r["name"]),
-                f"{r['n_samples']:,}",
-                "x".join(str(d) for d in r["shape"]),
-                ", ".join(named) or "all",
-                _human(r.get("download_bytes")),
-                "yes" if r["cached"] else "no",
-                str(r["source"]),
-            )
-        )
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in table
-    )
 
 
 def load_file(
@@ -363,3 +284,67 @@ def load_data(
         f"{text!r} is neither a known dataset ({', '.join(DATASETS)}) "
         "nor an existing file or folder"
     )
+
+
+class DataWithIds(NamedTuple):
+    """What :func:`load_data_with_ids` returns: the data, and what maps it back to its files."""
+
+    #: the samples, as :func:`load_data` returns them
+    X: np.ndarray
+    #: ``int64`` labels, if known
+    y: np.ndarray | None
+    #: one id per sample (an image's file, a table's id column), or None: the index is the id
+    ids: list[str] | None
+    #: a table's feature column names (from its header), else None
+    feature_names: list[str] | None
+
+
+def load_data_with_ids(
+    spec: str | os.PathLike[str],
+    *,
+    label_column: str | int | None = None,
+    id_column: str | int | None = None,
+    image_size: tuple[int, int] | None = None,
+    **named: object,
+) -> DataWithIds:
+    """Load what :func:`load_data` loads, with an id for each sample where the source has one.
+
+    Parameters
+    ----------
+    spec : str or os.PathLike
+        As for :func:`load_data`.
+    label_column, image_size
+        As for :func:`load_data`.
+    id_column : str or int, optional
+        CSV / TSV only: a column naming each row (header name or 0-based index). It is not a
+        feature. Without it, a row's id is its number, counted from 0 over the data rows.
+    **named
+        ``split``, ``data_home``, ``mirror``, ``download``, ``progress`` and ``verify``, passed
+        to :func:`load_data` for a named dataset.
+
+    Returns
+    -------
+    DataWithIds
+        ``(X, y, ids, feature_names)``. ``ids`` is an image folder's files relative to the
+        folder (``"cats/001.png"``), a table's ``id_column`` cells, or None (the sample's index
+        is its id: the row number of a table, the position in an array or a named dataset).
+        ``feature_names`` is a table header's names of the feature columns, else None.
+
+    Raises
+    ------
+    DatasetError
+        As :func:`load_data`, and for an ``id_column`` of something that is not a table.
+    """
+    text = os.fspath(spec)
+    path = Path(text).expanduser()
+    table = path.suffix.lower() in (".csv", ".tsv") and path.is_file()
+    if id_column is not None and not table:
+        raise DatasetError(f"an id column applies to .csv / .tsv files only, not {text!r}")
+    named_set = text.strip().lower().replace("_", "-") in DATASETS
+    if not named_set and path.is_dir():
+        return DataWithIds(*read_image_folder_with_ids(path, image_size=image_size), None)
+    if not named_set and table and path.stat().st_size > 0:
+        X, y, ids, names = read_table_with_ids(path, label_column=label_column, id_column=id_column)
+        return DataWithIds(X, y, ids, names)
+    X, y = load_data(spec, label_column=label_column, image_size=image_size, **named)
+    return DataWithIds(X, y, None, None)

@@ -18,7 +18,7 @@ import math
 import torch
 from torch import nn
 
-BACKBONES = ("auto", "mlp", "conv", "dcgan")
+from ._choices import BACKBONES
 
 
 def resolve_backbone(backbone: str, data_shape: tuple[int, ...]) -> str:

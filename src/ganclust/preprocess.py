@@ -185,7 +185,7 @@ def _extremes(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     high = np.max([block.max(axis=0) for block in _blocks(X)], axis=0)
     if X.ndim > 2:
         low, high = low.min(), high.max()
-    if X.dtype.kind == "f" and max(-np.min(low), np.max(high)) > FLOAT64_MAX:
+    if X.dtype.kind == "f" and float(max(-np.min(low), np.max(high))) > FLOAT64_MAX:
         raise ValueError(
             f"X holds values too large to preprocess: the largest magnitude is {_magnitude(X)}, "
             f"beyond float64's range ({FLOAT64_MAX:.3g}); rescale the data"

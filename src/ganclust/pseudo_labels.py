@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-INITS = ("tsne", "kmeans", "random")
+from ._choices import INITS  # noqa: F401 (re-exported)
+
 # t-SNE is fitted on at most this many samples; the rest of the data gets no pseudo-label
 MAX_MANIFOLD_SAMPLES = 12_000
 # samples whose mixture posterior is below this get no pseudo-label
