@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import time
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -32,7 +31,6 @@ from .inference import batched
 from .latent import sample_latent
 from .methods import METHODS, Method
 from .preprocess import Preprocessor, check_sample_shape, input_dtype_of
-from .readout import freeze
 
 
 class ClusterCollapseWarning(UserWarning):
@@ -115,40 +113,7 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         settings, store = self._checkpoints(settings, data, checkpoint_dir)
         progress = self._progress_factory(settings.n_init, callback)
         inits = fit_initialisations(settings, data, progress, store)
-        best = inits.best
-        started = time.perf_counter()
-        readout, proba = freeze(
-            self._method_name,
-            best.result.nets,
-            data,
-            best.proba,
-            settings.view_strength,
-            settings.read_out_neighbors,
-            inits.selection_seed,
-        )
-        labels = proba.argmax(dim=1).numpy().astype(np.int64)
-        seconds = {"read_out": round(time.perf_counter() - started, 3)}
-        for run in inits.runs:
-            for phase, value in run.seconds.items():
-                seconds[phase] = round(seconds.get(phase, 0.0) + value, 3)
-        self._set_state(
-            FittedState(
-                settings=settings,
-                preprocessor=preprocessor,
-                nets=best.result.nets,
-                readout=readout,
-                labels=labels,
-                cluster_sizes=np.bincount(labels, minlength=settings.n_clusters),
-                history=best.result.history,
-                init_scores=np.array([run.score for run in inits.runs]),
-                init_collapsed=np.array([run.collapsed for run in inits.runs]),
-                best_init=best.index,
-                n_restarts=inits.n_restarts,
-                stopped_early=best.result.stopped_early,
-                n_features_in=int(np.prod(X.shape[1:])),
-                phase_seconds=seconds,
-            )
-        )
+        self._set_state(_state.from_fit(settings, preprocessor, data, inits))
         self._warn_collapse(inits)
         self._warn_rollbacks()
         if store is not None:

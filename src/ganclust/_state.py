@@ -7,6 +7,7 @@ permutations, bounds) before building anything, and rebuilds the state.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -15,6 +16,7 @@ import torch
 from torch import nn
 
 from ._checkpoint import ModelFileError
+from ._fit import Initialisations
 from ._neighbors import NeighborVote
 from ._params import LOSSES, OPTIONS, PARAMETERS, options_for, validate
 from ._settings import Settings, resolve, settings_from_json
@@ -23,7 +25,7 @@ from .latent import LatentSpec
 from .methods import METHODS
 from .nets import resolve_backbone
 from .preprocess import Preprocessor
-from .readout import ReadOut
+from .readout import ReadOut, freeze
 
 # bounds on what a model file may ask to build, checked before any network is allocated
 MAX_WIDTH = 4096
@@ -83,6 +85,44 @@ class FittedState:
             "n_features_in": int(self.n_features_in),
             "phase_seconds": dict(self.phase_seconds),
         }
+
+
+def from_fit(
+    settings: Settings, preprocessor: Preprocessor, data: torch.Tensor, inits: Initialisations
+) -> FittedState:
+    """The state of a finished fit: the kept run's networks, with its read-out frozen."""
+    best = inits.best
+    started = time.perf_counter()
+    readout, proba = freeze(
+        settings.method,
+        best.result.nets,
+        data,
+        best.proba,
+        settings.view_strength,
+        settings.read_out_neighbors,
+        inits.selection_seed,
+    )
+    labels = proba.argmax(dim=1).numpy().astype(np.int64)
+    seconds = {"read_out": round(time.perf_counter() - started, 3)}
+    for run in inits.runs:
+        for phase, value in run.seconds.items():
+            seconds[phase] = round(seconds.get(phase, 0.0) + value, 3)
+    return FittedState(
+        settings=settings,
+        preprocessor=preprocessor,
+        nets=best.result.nets,
+        readout=readout,
+        labels=labels,
+        cluster_sizes=np.bincount(labels, minlength=settings.n_clusters),
+        history=best.result.history,
+        init_scores=np.array([run.score for run in inits.runs]),
+        init_collapsed=np.array([run.collapsed for run in inits.runs]),
+        best_init=best.index,
+        n_restarts=inits.n_restarts,
+        stopped_early=best.result.stopped_early,
+        n_features_in=int(np.prod(preprocessor.input_shape)),
+        phase_seconds=seconds,
+    )
 
 
 def json_params(params: dict[str, Any], seed: int) -> dict[str, Any]:
