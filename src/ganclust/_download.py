@@ -320,24 +320,33 @@ def fetch(
             f"{dataset}: no pinned sha256 is known for {remote.filename}, so it cannot be "
             "verified; pass verify=False (CLI: --no-verify) to use it unverified"
         )
+    if _usable_copy(dataset, dest, remote, urls[0], verify=verify, download=download):
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    return _download_first(dataset, urls, dest, remote, verify, progress, timeout)
+
+
+def _usable_copy(
+    dataset: str, dest: Path, remote: RemoteFile, url: str, *, verify: bool, download: bool
+) -> bool:
+    """Whether the cached copy is good; a bad one is removed (when it may be fetched again)."""
     problem = check_file(dest, remote, verify=verify)
     if problem is None:
-        return dest
+        return True
     if problem != "missing":
         if not download:
             raise DownloadError(
                 f"{dataset}: cached {dest} failed verification ({problem}) and download=False; "
-                f"replace it with a good copy of {urls[0]}"
+                f"replace it with a good copy of {url}"
             )
-        warnings.warn(f"{dest} failed verification ({problem}); fetching it again", stacklevel=2)
+        warnings.warn(f"{dest} failed verification ({problem}); fetching it again", stacklevel=3)
         dest.unlink()
     if not download:
         raise DownloadError(
             f"{dataset}: {remote.filename} is not cached and download=False; "
-            f"download {urls[0]} and place it at {dest}"
+            f"download {url} and place it at {dest}"
         )
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    return _download_first(dataset, urls, dest, remote, verify, progress, timeout)
+    return False
 
 
 def _download_first(
