@@ -84,11 +84,6 @@ def test_history_csv_has_one_row_per_epoch(run):
         assert float(values["seconds"]) >= 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: _run_files.write_history writes history_'s rollback rows as epochs "
-    "(remove this mark with the fix)",
-)
 def test_history_csv_after_a_rollback_still_has_one_row_per_epoch(blobs, tmp_path, monkeypatch):
     """A rolled-back epoch is trained again: the table keeps one row for it, not two."""
     original = ganclust.methods.METHODS["clustergan"]

@@ -115,7 +115,7 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         inits = fit_initialisations(settings, data, progress, store)
         self._set_state(_state.from_fit(settings, preprocessor, data, inits))
         self._warn_collapse(inits)
-        self._warn_rollbacks()
+        self._warn_rollbacks(inits)
         if store is not None:
             store.finish(keep_checkpoint)
         return self
@@ -132,8 +132,9 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         store.print = fingerprint(data, settings.to_json())
         return settings, store
 
-    def _warn_rollbacks(self) -> None:
-        rollbacks = [row for row in self.history_ if "rollback" in row]
+    def _warn_rollbacks(self, inits: Initialisations) -> None:
+        # any initialisation's: a rollback in one that was not kept still changed the choice
+        rollbacks = [row for run in inits.runs for row in run.result.history if "rollback" in row]
         if rollbacks:
             last = rollbacks[-1]
             warnings.warn(

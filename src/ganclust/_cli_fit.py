@@ -73,9 +73,17 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
     argv = list(getattr(args, "argv", sys.argv[1:])) if args.resume is None else None
     if args.resume is not None:
-        given = [k for k, v in vars(args).items() if k.startswith("param_")]
-        if given or args.data or args.out or args.option:
-            raise ValueError("--resume takes no other settings: they come from the interrupted fit")
+        defaults = vars(build_parser().parse_args(["fit"]))
+        allowed = {"resume", "quiet", "argv", "help_all"}
+        given = sorted(
+            k for k, v in vars(args).items() if k not in allowed and defaults.get(k, None) != v
+        )
+        if given:
+            flags = ", ".join("--" + k.removeprefix("param_").replace("_", "-") for k in given)
+            raise ValueError(
+                f"--resume takes no other settings (got {flags}): they come from the "
+                "interrupted fit"
+            )
         args = _resumed_args(args)
     params = _estimator_params(args)
     data = load_cli_data_with_ids(args, default="digits")

@@ -183,6 +183,9 @@ def train_run(
     clock = _Clock(resume.seconds if resume else None)
     report = callback or (lambda event: None)
     first = resume.round if resume else 0
+    if resume is not None:
+        done = [*resume.history_before, *resume.loop.history]
+        report({"event": "resumed", "epochs": sum("rollback" not in row for row in done)})
     result: TrainResult | None = None
     on_device = data.to(config.device)
     for round_ in range(first, settings.refine + 1):
@@ -204,9 +207,11 @@ def train_run(
         result = TrainResult(kept, [*before, *rows], more.stopped_early)
         clock.lap("training" if round_ == 0 else "refine_training")
     assert result is not None
-    epochs = [row for row in result.history if "rollback" not in row]
-    for epoch, row in enumerate(epochs, start=1):
-        row["epoch"] = epoch
+    epoch = 0
+    for row in result.history:
+        # a rollback row carries the number of the epoch it rolled back (and is trained again)
+        epoch += "rollback" not in row
+        row["epoch"] = epoch if "rollback" not in row else epoch + 1
     report({"event": "phase", "phase": "read-out"})
     if callback is not None and hasattr(callback, "close"):
         callback.close()

@@ -54,7 +54,12 @@ class ProgressCallback:
 
     def __call__(self, event: dict[str, object]) -> None:
         """Handle one event of the fit."""
-        if event["event"] == "phase":
+        if event["event"] == "resumed":
+            # a fit continued from a checkpoint: the epochs it had trained count as done
+            self.done = int(event["epochs"])  # type: ignore[call-overload]
+            if self.bar is not None:
+                self.bar.update(self.done - self.bar.n)
+        elif event["event"] == "phase":
             self.phase = str(event["phase"])
             if self.bar is not None:
                 self.bar.set_description(self._label())

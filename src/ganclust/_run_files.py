@@ -24,6 +24,8 @@ from .runs import summary, write_json, write_labels
 
 def write_history(path: Path, history: list[dict[str, Any]], n_clusters: int) -> None:
     """One CSV row per epoch: the phase, every logged loss, and the occupancy of each cluster."""
+    # a rolled-back epoch is trained again: its row is the retry's (run.json lists rollbacks)
+    history = [row for row in history if "rollback" not in row]
     losses = sorted({k for row in history for k in row} - {"epoch", "refine", "occupancy"})
     header = ["epoch", "phase", *losses, *(f"occupancy_{k}" for k in range(n_clusters))]
     with open(path, "w", newline="") as handle:
@@ -113,6 +115,7 @@ def _run_record(
         "seconds": round(seconds, 2),
         "epochs": model.n_iter_,
         "stopped_early": model.stopped_early_,
+        "rollbacks": [row for row in model.history_ if "rollback" in row],
         "cluster_sizes": model.cluster_sizes_.tolist(),
         "init_scores": model.init_scores_.tolist(),
         "init_collapsed": model.init_collapsed_.tolist(),
