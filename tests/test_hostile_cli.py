@@ -66,7 +66,7 @@ def run_folder(tmp_path_factory, data):
 
 
 def _fit_raises(monkeypatch, error):
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, **fit_params):
         raise error
 
     monkeypatch.setattr(ClusterGAN, "fit", fit)
@@ -239,7 +239,7 @@ def test_a_run_committed_by_another_fit_during_training_wins(
     out = tmp_path / "run"
     real_fit = ClusterGAN.fit
 
-    def fit_while_another_commits(self, X, y=None):
+    def fit_while_another_commits(self, X, y=None, **fit_params):
         fitted = real_fit(self, X, y)
         shutil.copytree(run_folder, out)  # the other `ganclust fit --out run` finished first
         return fitted
@@ -258,7 +258,7 @@ def test_overwrite_refuses_a_folder_that_became_foreign_during_training(
     shutil.copytree(run_folder, out)
     real_fit = ClusterGAN.fit
 
-    def fit_while_the_user_adds_a_file(self, X, y=None):
+    def fit_while_the_user_adds_a_file(self, X, y=None, **fit_params):
         (out / "keep-me.txt").write_text("added during training")
         return real_fit(self, X, y)
 

@@ -18,9 +18,6 @@ EXPECTED_FAILED = {
     "check_fit2d_predict1d": N_CLUSTERS_ONE,
     "check_methods_subset_invariance": N_CLUSTERS_ONE,
     "check_fit2d_1feature": N_CLUSTERS_ONE,
-    # n_clusters=1 on one sample: the parameter is refused before the data is looked at; the
-    # one-sample message is checked with n_clusters=2 in test_bad_input.py
-    "check_fit2d_1sample": N_CLUSTERS_ONE.replace("test_api.py", "test_bad_input.py"),
 }
 
 

@@ -102,7 +102,16 @@ def cmd_fit(args: argparse.Namespace) -> int:
             return 130
         model, seconds = fitted
         command = ["ganclust", *(argv or ["fit", "--resume", str(out)])]
-        summary = run.write(lambda tmp: _contents(tmp, args, model, data, seconds, command, out))
+        try:
+            summary = run.write(
+                lambda tmp: _contents(tmp, args, model, data, seconds, command, out)
+            )
+        except Exception as exc:
+            # the training is done and in its checkpoint: nothing is lost, say how to finish
+            raise RuntimeError(
+                f"writing {out} failed ({exc}); the trained fit is kept in {checkpoints.name}: "
+                f"`ganclust fit --resume {out}` writes the run folder without training again"
+            ) from exc
     shutil.rmtree(checkpoints, ignore_errors=True)
     if not args.quiet:
         print(summary["summary"])

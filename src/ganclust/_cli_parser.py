@@ -120,6 +120,20 @@ class Parser(argparse.ArgumentParser):
                     break
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n(see {self.prog} --help)\n")
 
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        """Parse, with unknown flags reported by the subcommand they were given to."""
+        parsed, extra = self.parse_known_args(args, namespace)
+        if extra:
+            target = self._subcommand(getattr(parsed, "command", None)) or self
+            target.error(f"unrecognized arguments: {' '.join(extra)}")
+        return parsed
+
+    def _subcommand(self, name: str | None) -> argparse.ArgumentParser | None:
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                return action.choices.get(name)  # type: ignore[return-value]
+        return None
+
 
 def _add_data_args(
     parser: argparse.ArgumentParser, required: bool, show_all: bool, default: str = ""

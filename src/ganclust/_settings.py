@@ -196,6 +196,8 @@ def resolve(params: Mapping[str, Any], method: str, pre: Preprocessor, n_samples
     -------
     Settings
     """
+    if n_samples < 2:  # before the parameters: with one sample, no parameter can help
+        raise ValueError(f"clustering needs at least 2 samples; got n_samples={n_samples}")
     opts = validate(params, method)
     _check_fit(params, opts, n_samples)
     k = params["n_clusters"]
