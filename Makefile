@@ -16,7 +16,7 @@ $(BIN)/ganclust: pyproject.toml
 	@touch $@
 
 demo: $(BIN)/ganclust
-	$(BIN)/ganclust fit --out runs/demo --overwrite --random-state 0
+	$(BIN)/ganclust fit --out runs/demo --overwrite --random-state 0 --report
 
 test: $(BIN)/ganclust
 	$(BIN)/python -m pytest -q
