@@ -281,19 +281,23 @@ def test_out_of_the_current_folder_is_refused(tmp_path, capsys, data, monkeypatc
     assert _tree(tmp_path) == before
 
 
-@pytest.mark.parametrize(
-    "error, status, message",
-    [(ValueError("stopped by the test"), 2, "stopped by the test"), (KeyboardInterrupt(), 130, "")],
-    ids=["error", "interrupt"],
-)
-def test_a_failed_fit_leaves_nothing_behind(
-    tmp_path, capsys, data, monkeypatch, error, status, message
-):
-    _fit_raises(monkeypatch, error)
+def test_a_failed_fit_leaves_nothing_behind(tmp_path, capsys, data, monkeypatch):
+    _fit_raises(monkeypatch, ValueError("stopped by the test"))
     out = tmp_path / "new" / "deeper" / "run"  # its missing parents are created, then removed
-    line = _fails(capsys, ["fit", "--data", str(data), *QUICK, "--out", str(out)], status=status)
-    assert line.endswith(message) if message else line == "ganclust: interrupted"
+    line = _fails(capsys, ["fit", "--data", str(data), *QUICK, "--out", str(out)], status=2)
+    assert line.endswith("stopped by the test")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupted_fit_keeps_only_what_resumes_it(tmp_path, capsys, data, monkeypatch):
+    """Ctrl-C keeps the fit's checkpoint folder (and nothing else) and says how to resume."""
+    _fit_raises(monkeypatch, KeyboardInterrupt())
+    out = tmp_path / "new" / "deeper" / "run"
+    line = _fails(capsys, ["fit", "--data", str(data), *QUICK, "--out", str(out)], status=130)
+    assert line == f"ganclust fit: interrupted; resume with: ganclust fit --resume {out}"
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    assert left == ["new", "new/deeper", "new/deeper/.ganclust-ckpt.run",
+                    "new/deeper/.ganclust-ckpt.run/command.json"]  # fmt: skip
 
 
 def test_an_unexpected_error_is_one_line_with_status_1(tmp_path, capsys, data, monkeypatch):

@@ -106,6 +106,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
             summary = run.write(
                 lambda tmp: _contents(tmp, args, model, data, seconds, command, out)
             )
+        except ValueError:
+            # the destination was refused at commit (another run took it): resuming would be
+            # refused the same way, so the checkpoint goes
+            shutil.rmtree(checkpoints, ignore_errors=True)
+            raise
         except Exception as exc:
             # the training is done and in its checkpoint: nothing is lost, say how to finish
             raise RuntimeError(
