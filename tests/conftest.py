@@ -38,6 +38,11 @@ def tiny(**overrides):
     return settings
 
 
+# smaller still, for tests that only need a fitted model to exist: one epoch, k-means
+# pseudo-labels, no refinement
+SMALL = tiny(max_epochs=1, options={"width": 8, "init": "kmeans", "refine": 0})
+
+
 def timeless(history):
     """A fit's ``history_`` without the wall-clock ``seconds`` of each epoch, which no two fits
     share: what the same ``random_state`` must reproduce exactly."""

@@ -8,20 +8,13 @@ into NaN or one cluster silently.
 import numpy as np
 import pytest
 import torch
+from conftest import SMALL
 from sklearn.datasets import make_blobs
 
 from ganclust import ClusterGAN
 from ganclust.nets import resolve_backbone
 from ganclust.preprocess import Preprocessor, check_layout, check_sample_shape
 
-SMALL = dict(
-    max_epochs=1,
-    batch_size=32,
-    latent_dim=4,
-    options={"width": 8, "init": "kmeans", "refine": 0},
-    device="cpu",
-    random_state=0,
-)
 FLOAT64_MAX = np.finfo(np.float64).max
 WIDE_LONGDOUBLE = np.finfo(np.longdouble).max > FLOAT64_MAX
 

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 from _model_files import rewrite_model
+from conftest import SMALL
 from safetensors import safe_open
 from safetensors.torch import save_file
 from sklearn.datasets import make_blobs
@@ -24,14 +25,6 @@ import ganclust
 from ganclust import _checkpoint
 from ganclust._checkpoint import ModelFileError
 
-SMALL = dict(
-    max_epochs=1,
-    batch_size=32,
-    latent_dim=4,
-    options={"width": 8, "init": "kmeans", "refine": 0},
-    device="cpu",
-    random_state=0,
-)
 # a child process's address space: enough to import torch and load a tiny model, far too little
 # to build the networks the hostile files declare
 LIMIT_BYTES = int(1.5 * 2**30)
