@@ -139,7 +139,7 @@ class _Saver:
 
 
 def _done_from(run: Run) -> DoneRun:
-    nets = {k: v for k, v in run.result.nets.state_dict().items()}
+    nets = dict(run.result.nets.state_dict())
     return DoneRun(
         run.index, run.score, run.collapsed, run.result.history, run.result.stopped_early,
         run.seconds, nets, run.proba,

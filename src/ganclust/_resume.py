@@ -98,19 +98,21 @@ class CheckpointStore:
 
     def saved_seed(self) -> int | None:
         """The seed of the fit that wrote the checkpoint here (None when there is none)."""
-        meta = self._read()[0] if self.path.is_file() else None
+        meta = self._read(tensors=False)[0] if self.path.is_file() else None
         return None if meta is None else int(meta["fingerprint"]["settings"]["seed"])
 
-    def _read(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    def _read(self, tensors: bool = True) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+        """The checkpoint's metadata and (unless ``tensors`` is False) its tensors."""
         try:
             with safe_open(str(self.path), framework="pt") as handle:
                 meta = json.loads((handle.metadata() or {})["ganclust_checkpoint"])
-                tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+                keys = handle.keys() if tensors else []
+                loaded = {key: handle.get_tensor(key) for key in keys}
         except Exception as exc:  # a corrupt or foreign file: say so in one line
             raise ValueError(f"{self.path}: not a readable ganclust checkpoint ({exc})") from None
         if meta.get("format") != FORMAT or meta.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"{self.path}: not a ganclust checkpoint of this version")
-        return meta, tensors
+        return meta, loaded
 
     def load(self) -> Progress | None:
         """The saved progress, or None when there is no checkpoint yet.

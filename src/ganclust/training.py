@@ -149,12 +149,17 @@ def _step(
     nets: nn.ModuleDict,
     cfg: TrainConfig,
     optimizers: list[torch.optim.Optimizer],
+    d_only: list[torch.Tensor],
     real: torch.Tensor,
     pseudo: torch.Tensor | None,
     rng: torch.Generator,
     step_count: int,
 ) -> Step:
-    """One batch's updates; returns the step with its logs."""
+    """One batch's updates; returns the step with its logs.
+
+    ``d_only`` holds the parameters only the discriminator's optimiser updates (frozen during the
+    generator's step).
+    """
     if not cfg.adversarial:
         step = Step(real=real, latent=None, loss=cfg.loss, weights=cfg.weights, rng=rng)
         step.pseudo = pseudo
@@ -168,7 +173,7 @@ def _step(
     if step_count % cfg.n_critic == 0:
         # the generator's loss runs through D, whose weights it does not update: freezing them
         # skips computing gradients that would be discarded (the result is the same)
-        with _frozen(_only_in(optimizers[0], optimizers[1])):
+        with _frozen(d_only):
             _update(optimizers[1], method.generator_loss(nets, step))
     return step
 
@@ -210,6 +215,8 @@ class _Loop:
         self.x, self.nets, self.cfg, self.rng, self.callback = x, nets, cfg, rng, callback
         self.method = cfg.method
         self.optimizers = _optimizers(self.method, nets, cfg)
+        # found once: what the generator's step freezes (see _step)
+        self.d_only = _only_in(*self.optimizers) if cfg.adversarial else []
         n = x.shape[0]
         self.batch_size = min(cfg.batch_size, n)
         self.pseudo = cfg.pseudo.to(x.device) if cfg.pseudo is not None else None
@@ -280,8 +287,8 @@ class _Loop:
             idx = self.order[start : start + self.batch_size]  # type: ignore[index]
             batch_pseudo = self.pseudo[idx] if self.pseudo is not None else None
             step = _step(
-                self.method, self.nets, self.cfg, self.optimizers, self.x[idx], batch_pseudo,
-                self.rng, self.step_count,
+                self.method, self.nets, self.cfg, self.optimizers, self.d_only, self.x[idx],
+                batch_pseudo, self.rng, self.step_count,
             )  # fmt: skip
             bad = [k for k, v in step.logs.items() if not math.isfinite(v)]
             if bad:
