@@ -318,6 +318,7 @@ def test_save_load_roundtrip(fitted_both, tmp_path):
     assert (loaded.best_init_, loaded.n_restarts_) == (model.best_init_, model.n_restarts_)
     assert loaded.stopped_early_ == model.stopped_early_
     assert loaded.phase_seconds_ == model.phase_seconds_
+    np.testing.assert_array_equal(loaded.cluster_quality_, model.cluster_quality_)
     a, b = model.sample(8, random_state=3), loaded.sample(8, random_state=3)
     assert np.array_equal(a[0], b[0]) and a[0].dtype == b[0].dtype
     np.testing.assert_array_equal(a[1], b[1])
@@ -341,6 +342,7 @@ def test_save_load_roundtrip(fitted_both, tmp_path):
         "format", "format_version", "ganclust_version", "estimator", "params", "settings",
         "preprocessing", "readout", "cluster_sizes", "history", "init_scores", "init_collapsed",
         "best_init", "n_restarts", "stopped_early", "n_features_in", "phase_seconds",
+        "cluster_quality",
     }  # fmt: skip
     assert set(info["readout"]) == {"view_strength", "n_neighbors", "cluster_order"}
     assert info["params"] == model.get_params()

@@ -177,13 +177,53 @@ def test_refined_pseudo_labels_are_numbered_like_the_head():
     current = np.array([2, 0, 1])[y]
     wrong = np.random.RandomState(0).rand(300) < 0.1
     current[wrong] = (current[wrong] + 1) % 3
-    labels = refined_pseudo_labels(
+    labels, found = refined_pseudo_labels(
         torch.tensor(X, dtype=torch.float32), torch.from_numpy(current), 3, seed=0
-    ).numpy()
+    )
+    labels = labels.numpy()
+    assert np.array_equal(found.labels, labels)
     confident = labels >= 0
     assert confident.mean() > 0.9
     # same numbering as the head, and the read-out repairs the head's mistakes
     assert np.array_equal(labels[confident], np.array([2, 0, 1])[y][confident])
+
+
+def test_the_vote_outvotes_a_map_that_merged_two_clusters_and_split_a_third():
+    from ganclust.pseudo_labels import vote
+
+    rng = np.random.RandomState(0)
+    truth = np.repeat(np.arange(4), 50)
+    # four maps find the truth, each under its own numbering and with 2% of samples moved;
+    # the fifth merges clusters 0 and 1 and splits cluster 3 in two
+    maps = []
+    for _ in range(4):
+        labels = rng.permutation(4)[truth]
+        moved = rng.rand(200) < 0.02
+        labels[moved] = rng.randint(4, size=moved.sum())
+        maps.append(labels)
+    failed = truth.copy()
+    failed[truth == 1] = 0
+    failed[(truth == 3) & (np.arange(200) % 2 == 0)] = 1
+    found = vote([*maps[:2], failed, *maps[2:]], 4)
+    assert found.agreement.argmin() == 2  # the failed map agrees least with the others
+    labelled = found.labels >= 0
+    assert labelled.mean() > 0.9
+    assert clustering_accuracy(truth[labelled], found.labels[labelled]) == 1.0
+    # where the failed map dissents, 4 of the 5 maps still agree: support 0.8, still labelled
+    assert np.isclose(found.support[(truth == 1)].min(), 0.8)
+
+
+def test_consensus_labels_recover_blobs_from_subsampled_maps():
+    from sklearn.datasets import make_blobs
+
+    from ganclust.pseudo_labels import consensus_labels
+
+    X, y = make_blobs(900, n_features=12, centers=3, cluster_std=1.0, random_state=2)
+    found = consensus_labels(X, 3, seed=0, n_maps=3, n_samples=300)
+    # every sample has a label, extended from the maps that did not embed it
+    assert (found.labels >= 0).all() and found.support.min() == 1.0
+    assert clustering_accuracy(y, found.labels) == 1.0
+    assert np.allclose(found.agreement, 1.0)
 
 
 def test_small_data_falls_back_from_tsne_to_kmeans():

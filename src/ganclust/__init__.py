@@ -14,6 +14,7 @@ __all__ = [
     "CatGAN",
     "ClusterCollapseWarning",
     "ClusterGAN",
+    "ClusterQualityWarning",
     "DivergenceWarning",
     "InfoGAN",
     "__version__",
@@ -29,7 +30,14 @@ __all__ = [
 ]
 
 # where each public name lives
-_ESTIMATORS = ("CatGAN", "ClusterCollapseWarning", "ClusterGAN", "DivergenceWarning", "InfoGAN")
+_ESTIMATORS = (
+    "CatGAN",
+    "ClusterCollapseWarning",
+    "ClusterGAN",
+    "ClusterQualityWarning",
+    "DivergenceWarning",
+    "InfoGAN",
+)
 _METRICS = ("ari", "clustering_accuracy", "evaluate", "nmi", "purity")
 
 

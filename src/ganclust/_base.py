@@ -21,7 +21,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _checkpoint, _state
-from ._fit import Initialisations, fit_initialisations, small_clusters
+from ._fit import LOW_QUALITY, Initialisations, fit_initialisations, small_clusters
 from ._params import Rule
 from ._resume import CheckpointStore, fingerprint
 from ._sampling import draw_and_keep, wanted_clusters
@@ -35,6 +35,10 @@ from .preprocess import Preprocessor, check_sample_shape, input_dtype_of
 
 class ClusterCollapseWarning(UserWarning):
     """A fitted model leaves one or more clusters empty or nearly empty."""
+
+
+class ClusterQualityWarning(UserWarning):
+    """The refinement's t-SNE maps disagree on one or more clusters (``cluster_quality_``)."""
 
 
 class DivergenceWarning(UserWarning):
@@ -115,6 +119,7 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         inits = fit_initialisations(settings, data, progress, store)
         self._set_state(_state.from_fit(settings, preprocessor, data, inits))
         self._warn_collapse(inits)
+        self._warn_quality()
         self._warn_rollbacks(inits)
         if store is not None:
             store.finish(keep_checkpoint)
@@ -165,6 +170,7 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         self.stopped_early_ = state.stopped_early
         self.n_features_in_ = state.n_features_in
         self.phase_seconds_ = state.phase_seconds
+        self.cluster_quality_ = state.cluster_quality
 
     def _progress_factory(self, n_init: int, callback: Callable[[dict[str, Any]], None] | None):
         """Makes each initialisation's callback: the progress bar and the caller's, if any."""
@@ -208,6 +214,20 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
                 f"{len(self.labels_)} samples after {len(inits.runs)} initialisation(s); try "
                 "n_init > 1, more epochs or fewer clusters",
                 ClusterCollapseWarning,
+                stacklevel=3,
+            )
+
+    def _warn_quality(self) -> None:
+        quality = self.cluster_quality_
+        low = np.flatnonzero(quality < LOW_QUALITY)  # NaN (unmeasured) compares False
+        if len(low):
+            named = ", ".join(f"{k} ({quality[k]:.2f})" for k in low)
+            warnings.warn(
+                f"{type(self).__name__}: the refinement's t-SNE maps disagree on cluster(s) "
+                f"{named}: each may be two groups merged, or one group split with another "
+                f"cluster (a quality of 1 is full agreement; see cluster_quality_); try "
+                "n_init > 1, or another n_clusters",
+                ClusterQualityWarning,
                 stacklevel=3,
             )
 

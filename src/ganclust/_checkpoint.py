@@ -70,6 +70,8 @@ SCHEMA_V1: dict[str, Any] = {
     "n_features_in": int,
 }
 SCHEMAS = {1: SCHEMA_V1, 2: SCHEMA_V2}
+# keys a format-2 file may lack (it was written before they were kept)
+OPTIONAL_V2: dict[str, Any] = {"cluster_quality": list}
 # the tensor types ganclust writes; anything else (float8, complex, ...) is not its file
 FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 TENSOR_DTYPES = (*FLOAT_DTYPES, torch.int64, torch.int32, torch.uint8, torch.bool)
@@ -166,8 +168,11 @@ def _parse_metadata(path: Path, text: str | None) -> dict[str, Any]:
         )
     if version not in SCHEMAS:
         raise ModelFileError(f"{path}: unknown format_version {version}")
-    problem = check_schema(meta, SCHEMAS[version], "")
-    unknown = sorted(set(meta) - set(SCHEMAS[version])) if version == FORMAT_VERSION else []
+    optional = OPTIONAL_V2 if version == FORMAT_VERSION else {}
+    present = {key: sub for key, sub in optional.items() if key in meta}
+    problem = check_schema(meta, {**SCHEMAS[version], **present}, "")
+    known = set(SCHEMAS[version]) | set(optional)
+    unknown = sorted(set(meta) - known) if version == FORMAT_VERSION else []
     if not problem and unknown:
         problem = f"unknown key(s) {', '.join(map(repr, unknown[:3]))}"
     if problem:

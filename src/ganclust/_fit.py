@@ -24,6 +24,9 @@ from .training import Callback, TrainConfig, TrainResult, train
 
 # a cluster holding less than this fraction of its fair share (1/K) counts as collapsed
 COLLAPSE_FRACTION = 0.1
+# a cluster whose quality (see cluster_quality) is below this is reported as a suspected merge
+# or split (docs/benchmarks.md)
+LOW_QUALITY = 0.75
 
 # makes a progress callback for (initialisation index, epochs it will train), or gives None
 ProgressFactory = Callable[[int, int], "Callback | None"]
@@ -47,6 +50,9 @@ class Run:
     proba: torch.Tensor
     # wall-clock seconds of each phase: pseudo-labels, training, refinement, scoring
     seconds: dict[str, float]
+    # (K,) per cluster in the networks' order, how far the last refinement's maps agree with
+    # the run's clusters (see cluster_quality); NaN without refinement
+    quality: np.ndarray
 
 
 @dataclass
@@ -127,11 +133,14 @@ class _Saver:
     def save(self, current: Current | None) -> None:
         self.store.save(Progress([_done_from(run) for run in self.done], current))
 
-    def events(self, callback: Callback | None, round_: int, pseudo, before, clock) -> Callback:
+    def events(
+        self, callback: Callback | None, round_: int, pseudo, votes, before, clock
+    ) -> Callback:
         def on_event(event: dict[str, object]) -> None:
             if event["event"] == "checkpoint":
                 state = event["state"]
-                self.save(Current(self.index, round_, state, pseudo, before, clock.seconds))
+                current = Current(self.index, round_, state, pseudo, before, clock.seconds, votes)
+                self.save(current)
             elif callback is not None:
                 callback(event)
 
@@ -142,7 +151,7 @@ def _done_from(run: Run) -> DoneRun:
     nets = dict(run.result.nets.state_dict())
     return DoneRun(
         run.index, run.score, run.collapsed, run.result.history, run.result.stopped_early,
-        run.seconds, nets, run.proba,
+        run.seconds, nets, run.proba, run.quality.tolist(),
     )  # fmt: skip
 
 
@@ -151,7 +160,10 @@ def _run_from(done: DoneRun, settings: Settings) -> Run:
     nets.load_state_dict(done.nets, strict=True)
     nets.to(torch.device(settings.device)).eval()
     result = TrainResult(nets=nets, history=done.history, stopped_early=done.stopped_early)
-    return Run(done.index, done.score, done.collapsed, result, done.proba, done.seconds)
+    quality = np.array(done.quality, dtype=float)
+    if quality.shape != (settings.n_clusters,):  # a checkpoint written before it was kept
+        quality = np.full(settings.n_clusters, np.nan)
+    return Run(done.index, done.score, done.collapsed, result, done.proba, done.seconds, quality)
 
 
 def _refine_epochs(settings: Settings) -> int:
@@ -179,7 +191,6 @@ def train_run(
     """
     config = train_config(settings, seed)
     config.checkpoint_seconds = CHECKPOINT_SECONDS if saver is not None else None
-    method = config.method
     clock = _Clock(resume.seconds if resume else None)
     report = callback or (lambda event: None)
     first = resume.round if resume else 0
@@ -187,24 +198,26 @@ def train_run(
         done = [*resume.history_before, *resume.loop.history]
         report({"event": "resumed", "epochs": sum("rollback" not in row for row in done)})
     result: TrainResult | None = None
+    votes = resume.votes if resume else None
     on_device = data.to(config.device)
     for round_ in range(first, settings.refine + 1):
         before = result.history if result else (resume.history_before if resume else [])
         if resume is not None and round_ == first:
             config.pseudo, config.resume = resume.pseudo, resume.loop
         else:
-            config.pseudo, config.resume = _round_pseudo(settings, data, on_device, result, seed,
-                                                         round_, report, clock), None  # fmt: skip
+            config.pseudo, votes = _round_pseudo(settings, data, on_device, result, seed, round_,
+                                                 report, clock)  # fmt: skip
+            config.resume = None
         config.phase = "training" if round_ == 0 else f"refinement {round_}/{settings.refine}"
         config.max_epochs = settings.max_epochs if round_ == 0 else _refine_epochs(settings)
-        events = saver.events(callback, round_, config.pseudo, before, clock) if saver else callback
+        events = callback
+        if saver is not None:
+            events = saver.events(callback, round_, config.pseudo, votes, before, clock)
         nets = result.nets if result is not None else None
         more = train(data, config, events, nets=nets)
         rows = [{**row, "refine": round_} if round_ else row for row in more.history]
-        # a refinement round keeps the weights it trained last, not their moving average
-        # (what every version so far has done; see docs/benchmarks.md)
-        kept = more.nets if round_ == 0 else more.live
-        result = TrainResult(kept, [*before, *rows], more.stopped_early)
+        # every round keeps the moving average of its weights (see docs/method.md)
+        result = TrainResult(more.nets, [*before, *rows], more.stopped_early)
         clock.lap("training" if round_ == 0 else "refine_training")
     assert result is not None
     epoch = 0
@@ -215,13 +228,47 @@ def train_run(
     report({"event": "phase", "phase": "read-out"})
     if callback is not None and hasattr(callback, "close"):
         callback.close()
+    return _scored(settings, result, on_device, selection_seed, index, votes, clock)
+
+
+def _scored(
+    settings: Settings,
+    result: TrainResult,
+    on_device: torch.Tensor,
+    selection_seed: int,
+    index: int,
+    votes: torch.Tensor | None,
+    clock: _Clock,
+) -> Run:
+    """A trained run with its stability score, collapse check and cluster quality."""
+    method = METHODS[settings.method]
     strength = settings.weights.augment_strength
     score = stability_score(method, result.nets, on_device, selection_seed, strength)
     proba = cluster_proba(method, result.nets, on_device, settings.view_strength).cpu()
     sizes = torch.bincount(proba.argmax(dim=1), minlength=settings.n_clusters).numpy()
     collapsed = len(small_clusters(sizes)) > 0
     clock.lap("scoring")
-    return Run(index, score, collapsed, result, proba, clock.seconds)
+    quality = cluster_quality(votes, proba)
+    return Run(index, score, collapsed, result, proba, clock.seconds, quality)
+
+
+def cluster_quality(votes: torch.Tensor | None, proba: torch.Tensor) -> np.ndarray:
+    """Per cluster, the mean fraction of the refinement's maps that agree with the run.
+
+    For each sample, the fraction of the last refinement round's t-SNE maps that put it in the
+    cluster the trained run gives it, averaged over each cluster's samples: 1 when every map
+    agrees on every sample, lower where the maps disagree with each other (a map that merged
+    this cluster with another, or split it) or with the run. NaN for an empty cluster, and for
+    every cluster without refinement (``votes`` None).
+    """
+    k = proba.shape[1]
+    if votes is None:
+        return np.full(k, np.nan)
+    labels = proba.argmax(dim=1)
+    agree = votes[torch.arange(len(labels)), labels].double()
+    total = torch.zeros(k, dtype=torch.float64).index_add_(0, labels, agree)
+    counts = torch.bincount(labels, minlength=k).double()
+    return (total / counts).numpy()  # 0/0 is NaN for an empty cluster
 
 
 def _round_pseudo(
@@ -233,23 +280,27 @@ def _round_pseudo(
     round_: int,
     report: Callback,
     clock: _Clock,
-) -> torch.Tensor | None:
-    """The pseudo-labels of a round: the manifold read-out of the data, then of the features."""
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """The pseudo-labels of a round: the manifold read-out of the data, then of the features.
+
+    Also gives the refinement's votes (N, K): the fraction of its maps that put each sample in
+    each cluster (None for the first round).
+    """
     if round_ == 0:
         if settings.init != "random":
             report({"event": "phase", "phase": f"initialisation ({settings.init} pseudo-labels)"})
         pseudo = pseudo_labels(data, settings.n_clusters, settings.init, seed)
         clock.lap("pseudo_labels")
         report({"event": "phase", "phase": "training"})
-        return pseudo
+        return pseudo, None
     assert result is not None
     report({"event": "phase", "phase": f"refinement {round_}/{settings.refine}"})
     method = METHODS[settings.method]
     features = batched(method.features, result.nets, on_device)
     current = cluster_logits(method, result.nets, on_device).argmax(dim=1)
-    pseudo = refined_pseudo_labels(features, current, settings.n_clusters, seed + round_)
+    pseudo, found = refined_pseudo_labels(features, current, settings.n_clusters, seed + round_)
     clock.lap("refine_pseudo_labels")
-    return pseudo
+    return pseudo, torch.from_numpy(found.votes).float()
 
 
 class _Clock:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
@@ -44,6 +45,8 @@ class DoneRun:
     seconds: dict[str, float]
     nets: dict[str, torch.Tensor]
     proba: torch.Tensor
+    # per cluster, the refinement maps' agreement with the run (NaN without refinement)
+    quality: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -56,6 +59,8 @@ class Current:
     pseudo: torch.Tensor | None
     history_before: list[dict[str, Any]] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    # (N, K) the refinement round's votes (see ganclust._fit.cluster_quality), None in round 0
+    votes: torch.Tensor | None = None
 
 
 @dataclass
@@ -161,7 +166,8 @@ def _progress_to(progress: Progress) -> tuple[dict[str, torch.Tensor], dict[str,
         tensors[f"done.{i}.proba"] = run.proba
         done.append(
             {"index": run.index, "score": run.score, "collapsed": run.collapsed,
-             "history": run.history, "stopped_early": run.stopped_early, "seconds": run.seconds}
+             "history": run.history, "stopped_early": run.stopped_early, "seconds": run.seconds,
+             "quality": [None if np.isnan(q) else q for q in run.quality]}
         )  # fmt: skip
     current = None
     if progress.current is not None:
@@ -170,6 +176,8 @@ def _progress_to(progress: Progress) -> tuple[dict[str, torch.Tensor], dict[str,
         tensors.update({f"current.loop.{k}": v for k, v in loop_tensors.items()})
         if cur.pseudo is not None:
             tensors["current.pseudo"] = cur.pseudo
+        if cur.votes is not None:
+            tensors["current.votes"] = cur.votes
         current = {"index": cur.index, "round": cur.round, "loop": loop_meta,
                    "history_before": cur.history_before, "seconds": cur.seconds}  # fmt: skip
     return tensors, {"done": done, "current": current}
@@ -189,6 +197,7 @@ def _progress_from(meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> Pr
             seconds=dict(run["seconds"]),
             nets=prefixed(f"done.{i}.nets."),
             proba=tensors[f"done.{i}.proba"],
+            quality=[np.nan if q is None else float(q) for q in run.get("quality", [])],
         )  # fmt: skip
         for i, run in enumerate(meta["done"])
     ]
@@ -199,6 +208,6 @@ def _progress_from(meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> Pr
         current = Current(
             index=int(cur["index"]), round=int(cur["round"]), loop=loop,
             pseudo=tensors.get("current.pseudo"), history_before=list(cur["history_before"]),
-            seconds=dict(cur["seconds"]),
+            seconds=dict(cur["seconds"]), votes=tensors.get("current.votes"),
         )  # fmt: skip
     return Progress(done, current)

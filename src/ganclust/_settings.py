@@ -30,8 +30,8 @@ AUTO_SETTINGS = {
 }
 # max_epochs=None trains for about this many steps, within these bounds on the epochs: small
 # data sets need many epochs, large ones few (see docs/benchmarks.md)
-AUTO_STEPS = 2000
-AUTO_EPOCHS = (15, 100)
+AUTO_STEPS = 1000
+AUTO_EPOCHS = (6, 100)
 # extra initialisations trained, one at a time, while every run so far has collapsed
 COLLAPSE_RESTARTS = 2
 # what read_out_neighbors=None means for images (vectors read the head alone)

@@ -8,7 +8,7 @@ permutations, bounds) before building anything, and rebuilds the state.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -18,10 +18,10 @@ from torch import nn
 from ._checkpoint import ModelFileError
 from ._fit import Initialisations
 from ._neighbors import NeighborVote
-from ._params import LOSSES, OPTIONS, PARAMETERS, options_for, validate
-from ._settings import Settings, resolve, settings_from_json
+from ._params import OPTIONS, PARAMETERS, validate
+from ._settings import Settings, settings_from_json
+from ._state_v1 import _prefixed, upgrade_v1
 from ._version import __version__
-from .latent import LatentSpec
 from .methods import METHODS
 from .nets import resolve_backbone
 from .preprocess import Preprocessor
@@ -37,12 +37,6 @@ MAX_CLUSTERS = 10_000
 KNOWN_TENSORS = frozenset(
     {"labels", "pre.offset", "pre.scale", "vote.features", "vote.proba", "vote.mean", "vote.scale"}
 )
-# research knobs that were public parameters in format 1
-V1_OPTIONS = tuple(
-    name for name in ("init", "init_weight", "refine", "ema", "consistency", "augment_strength",
-                      "width", "test_time_augmentation", "read_out_neighbors", "tol",
-                      "n_iter_no_change", "loss", "n_critic", "encoder_fake_weight")
-)  # fmt: skip
 
 
 @dataclass
@@ -64,6 +58,8 @@ class FittedState:
     n_features_in: int
     # wall-clock seconds of each phase of the fit, summed over its initialisations
     phase_seconds: dict[str, float] = field(default_factory=dict)
+    # (K,) per public cluster, the refinement maps' agreement with the kept run (NaN: unmeasured)
+    cluster_quality: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def summary(self) -> dict[str, Any]:
         """The JSON-able part of the state (no tensors): for the model file and run.json."""
@@ -84,6 +80,7 @@ class FittedState:
             "stopped_early": bool(self.stopped_early),
             "n_features_in": int(self.n_features_in),
             "phase_seconds": dict(self.phase_seconds),
+            "cluster_quality": [None if np.isnan(q) else float(q) for q in self.cluster_quality],
         }
 
 
@@ -122,6 +119,7 @@ def from_fit(
         stopped_early=best.result.stopped_early,
         n_features_in=int(np.prod(preprocessor.input_shape)),
         phase_seconds=seconds,
+        cluster_quality=best.quality[readout.cluster_order],
     )
 
 
@@ -211,6 +209,7 @@ def _rebuild(
         stopped_early=bool(meta["stopped_early"]),
         n_features_in=int(meta["n_features_in"]),
         phase_seconds=_phase_seconds(meta.get("phase_seconds", {})),
+        cluster_quality=_cluster_quality(meta.get("cluster_quality"), settings.n_clusters),
     )
     return method, params, state
 
@@ -221,10 +220,6 @@ def _phase_seconds(value: Any) -> dict[str, float]:
     ):
         raise ValueError("phase_seconds must map phase names to numbers")
     return {str(k): float(v) for k, v in value.items()}
-
-
-def _prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
-    return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
 
 
 def _int_list(value: Any, name: str, low: int = 0) -> list[int]:
@@ -264,6 +259,19 @@ def _labels(meta: dict[str, Any], labels: torch.Tensor, k: int) -> tuple[np.ndar
     if sizes.shape != (k,) or not np.array_equal(sizes, np.bincount(labels_np, minlength=k)):
         raise ValueError(f"cluster_sizes must hold the {k} cluster counts of the labels")
     return labels_np, sizes
+
+
+def _cluster_quality(values: Any, k: int) -> np.ndarray:
+    """The saved per-cluster quality (a file written before it was kept has none: NaN)."""
+    if values is None:
+        return np.full(k, np.nan)
+    if (
+        not isinstance(values, list)
+        or len(values) != k
+        or not all(v is None or (_is_number(v) and 0 <= v <= 1) for v in values)
+    ):
+        raise ValueError(f"cluster_quality must list {k} numbers in [0, 1] or nulls")
+    return np.array([np.nan if v is None else float(v) for v in values])
 
 
 def _init_scores(meta: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -356,44 +364,3 @@ def _build_checked(settings: Settings, state: dict[str, torch.Tensor]) -> nn.Mod
     nets = method.build(settings.nets)
     nets.load_state_dict(state, strict=True)
     return nets.eval()
-
-
-def upgrade_v1(meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> dict[str, Any]:
-    """Format 1 (research knobs as parameters, no settings block) as format 2."""
-    method = meta["estimator"]
-    if method not in METHODS:
-        raise ValueError(f"unknown estimator {method!r}")
-    old = dict(meta["params"])
-    options = {k: old.pop(k) for k in V1_OPTIONS if k in old and k in options_for(method)}
-    for name in V1_OPTIONS:
-        old.pop(name, None)
-    if old.get("backbone") == "seed-dcgan":
-        old["backbone"] = "dcgan"
-    # files written before the shifted views and the neighbor vote read the head alone
-    options.setdefault("test_time_augmentation", False)
-    options.setdefault("read_out_neighbors", 0)
-    if options.get("loss") not in LOSSES:
-        options.pop("loss", None)
-    params = {**old, "options": options, "adversarial": True, "recipe": "default"}
-    pre = Preprocessor.from_saved(meta["preprocessing"], _prefixed(tensors, "pre."))
-    settings = resolve({**params, "device": "cpu"}, method, pre, len(tensors["labels"]))
-    net = meta["nets"]
-    backbone = "dcgan" if net["backbone"] == "seed-dcgan" else net["backbone"]
-    latent = LatentSpec(**net["latent"])
-    nets = replace(settings.nets, backbone=backbone, width=int(net["width"]), latent=latent)
-    settings = replace(settings, nets=nets)
-    neighbors = options["read_out_neighbors"]
-    if neighbors is None:
-        neighbors = 5 if _prefixed(tensors, "vote.") else 0
-    return {
-        **meta,
-        "params": params,
-        "settings": settings.to_json(),
-        "readout": {
-            "view_strength": settings.view_strength,
-            "n_neighbors": int(neighbors),
-            "cluster_order": meta["cluster_order"],
-        },
-        "n_restarts": int(meta.get("n_restarts", 0)),
-        "init_collapsed": meta.get("init_collapsed", [False] * len(meta["init_scores"])),
-    }

@@ -11,13 +11,14 @@ import os
 from typing import Any
 
 from . import _checkpoint, _state
-from ._base import ClusterCollapseWarning, DivergenceWarning, GANClusterer
+from ._base import ClusterCollapseWarning, ClusterQualityWarning, DivergenceWarning, GANClusterer
 from ._params import PARAMETERS, Rule
 
 __all__ = [
     "CatGAN",
     "ClusterCollapseWarning",
     "ClusterGAN",
+    "ClusterQualityWarning",
     "DivergenceWarning",
     "GANClusterer",
     "InfoGAN",
@@ -118,6 +119,11 @@ _ATTRIBUTES_DOC = """
         Whether each initialisation collapsed (a cluster under a tenth of its fair share).
     best_init_ : int
         Index of the kept initialisation: the best score among the runs that did not collapse.
+    cluster_quality_ : ndarray of shape (n_clusters,)
+        Per cluster, the mean fraction of the refinement's t-SNE maps that put its training
+        samples in it: 1 when every map agrees, lower where the maps merge it with another
+        cluster or split it. Below 0.75 a :class:`ClusterQualityWarning` names it. NaN without
+        refinement (``refine=0``) or for an empty cluster.
     n_restarts_ : int
         Extra initialisations trained because every run so far had collapsed; at most 2.
     n_features_in_ : int
