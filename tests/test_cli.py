@@ -515,7 +515,7 @@ def test_fit_help_shows_the_common_flags_and_help_all_every_flag(capsys):
     # every research option is listed with --option, and the automatic values are explained
     for option in ganclust._params.OPTIONS:
         assert option in full, option
-    assert "auto (about 2000 steps, between 15 and 100 epochs)" in " ".join(short.split())
+    assert "auto (about 1000 steps, between 6 and 100 epochs)" in " ".join(short.split())
 
 
 # ---------------------------------------------------------------- python -m ganclust

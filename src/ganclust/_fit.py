@@ -120,8 +120,21 @@ def fit_initialisations(
         runs.append(train_run(settings, data, seed, selection_seed, index, callback, resume, saver))
         if saver is not None:
             saver.save(None)
-    best = max(runs, key=lambda run: (not run.collapsed, run.score, -run.index))
+    best = max(runs, key=_rank)
     return Initialisations(runs, best, len(runs) - settings.n_init, selection_seed)
+
+
+def _rank(run: Run) -> tuple[bool, float, float, int]:
+    """How runs compare (higher is better): not collapsed, then the mean cluster quality (the
+    refinement maps' agreement, which a merged-and-split run lacks; 0 where unmeasured), then
+    the stability score, then the earlier run."""
+    quality = run.quality[~np.isnan(run.quality)]
+    return (
+        not run.collapsed,
+        float(quality.mean()) if len(quality) else 0.0,
+        run.score,
+        -run.index,
+    )
 
 
 class _Saver:

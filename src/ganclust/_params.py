@@ -139,7 +139,7 @@ PARAMETERS: dict[str, Rule] = {
     "max_epochs": _int(
         "passes over the data before refinement",
         none=True,
-        auto="about 2000 steps, between 15 and 100 epochs",
+        auto="about 1000 steps, between 6 and 100 epochs",
     ),
     "batch_size": _int("samples per step", none=True, auto="32 for dcgan, else 64"),
     "learning_rate": _real(

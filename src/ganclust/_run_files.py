@@ -117,6 +117,9 @@ def _run_record(
         "stopped_early": model.stopped_early_,
         "rollbacks": [row for row in model.history_ if "rollback" in row],
         "cluster_sizes": model.cluster_sizes_.tolist(),
+        "cluster_quality": [
+            None if np.isnan(q) else round(float(q), 4) for q in model.cluster_quality_
+        ],  # fmt: skip
         "init_scores": model.init_scores_.tolist(),
         "init_collapsed": model.init_collapsed_.tolist(),
         "best_init": model.best_init_,

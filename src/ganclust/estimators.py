@@ -59,8 +59,8 @@ _COMMON_DOC = """
         Research options, each overriding the recipe's value; see :data:`OPTIONS_DOC` and
         ``docs/method.md``. Unknown keys and bad values are refused.
     max_epochs : int or None, default=None
-        Passes over the data before refinement; None picks enough for about 2000 steps, between
-        15 and 100 epochs (15 for 10,000 samples, 72 for sklearn's digits).
+        Passes over the data before refinement; None picks enough for about 1000 steps, between
+        6 and 100 epochs (7 for 10,000 samples, 36 for sklearn's digits).
     batch_size : int or None, default=None
         Samples per step; None picks 32 for "dcgan" and 64 otherwise.
     learning_rate : float or None, default=None

@@ -177,12 +177,22 @@ def _warnings(model: Any, run: dict[str, Any], labels: np.ndarray, y: np.ndarray
             f"{sum(map(bool, collapsed))} of {len(collapsed)} initialisation(s) collapsed; "
             f"initialisation {run.get('best_init')} was kept"
         )
+    quality = getattr(model, "cluster_quality_", None)
+    if quality is not None:
+        from ._fit import LOW_QUALITY
+
+        low = [f"{c} ({quality[c]:.2f})" for c in range(k) if quality[c] < LOW_QUALITY]
+        if low:
+            found.append(
+                f"suspected merge or split: the refinement's t-SNE maps disagree on cluster(s) "
+                f"{', '.join(low)} (1 is full agreement); try --n-init 3 or another --n-clusters"
+            )
     if y is not None and len(np.unique(y)) != k:
         found.append(f"the labels have {len(np.unique(y))} classes and the model {k} clusters")
     if not model.settings_.adversarial:
         found.append("fitted with adversarial=False: no generator, so no generated samples")
     if not found:
-        return '<p class="ok">none: no collapsed cluster, no rollback</p>'
+        return '<p class="ok">none: no collapsed cluster, no suspected merge, no rollback</p>'
     return "<ul>" + "".join(f'<li class="warn">{esc(w)}</li>' for w in found) + "</ul>"
 
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +19,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from ._interrupt import interrupt_flag
 from ._loop_state import LoopState, capture, restore
 from .inference import occupancy
 from .latent import sample_latent
@@ -82,8 +81,6 @@ class TrainResult:
     nets: nn.ModuleDict
     history: list[dict[str, object]] = field(default_factory=list)
     stopped_early: bool = False
-    # the weights as last trained (``nets`` is their moving average when ``ema`` > 0)
-    live: nn.ModuleDict | None = None
 
 
 Callback = Callable[[dict[str, object]], None]
@@ -270,7 +267,7 @@ class _Loop:
         self.stopped = state.stopped
 
     def run(self) -> TrainResult:
-        with _interrupt_flag(self.cfg.checkpoint_seconds is not None) as interrupted:
+        with interrupt_flag(self.cfg.checkpoint_seconds is not None) as interrupted:
             while self.epoch < self.cfg.max_epochs and not self.stopped:
                 good = self.state() if self.batch == 0 else None
                 problem = self._epoch(interrupted)
@@ -279,7 +276,7 @@ class _Loop:
                     continue
                 self._end_epoch()
         self.averaged.eval()
-        return TrainResult(self.averaged, self.history, self.stopped, live=self.nets)
+        return TrainResult(self.averaged, self.history, self.stopped)
 
     def _epoch(self, interrupted: list[bool]) -> str | None:
         """Train the rest of the current epoch; return what diverged, if anything did."""
@@ -367,28 +364,6 @@ class _Loop:
         self.history.append(
             {"epoch": self.epoch + 1, "rollback": problem, "learning_rate": lowered}
         )
-
-
-@contextlib.contextmanager
-def _interrupt_flag(enabled: bool) -> Iterator[list[bool]]:
-    """While training with checkpoints, Ctrl-C sets a flag the loop answers at the next batch
-    boundary (a consistent state to save); a second Ctrl-C interrupts at once."""
-    flag = [False]
-    if not enabled or threading.current_thread() is not threading.main_thread():
-        yield flag
-        return
-    previous = signal.getsignal(signal.SIGINT)
-
-    def handler(signum: int, frame: object) -> None:
-        if flag[0]:
-            raise KeyboardInterrupt
-        flag[0] = True
-
-    signal.signal(signal.SIGINT, handler)
-    try:
-        yield flag
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 @torch.no_grad()
