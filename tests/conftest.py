@@ -5,8 +5,8 @@ returns a copy with ``overrides`` applied, merging an ``options`` override into 
 rather than replacing them (``tiny(max_epochs=5, options={"refine": 0})`` keeps ``width``).
 Test modules import both from here (``from conftest import TINY, tiny``).
 
-Tiny fits often leave a cluster (nearly) empty and warn about it; that warning is ignored by
-default so it does not drown the report. ``pytest.warns`` still sees it (it records every
+Tiny fits often leave a cluster (nearly) empty, or one their refinement's maps disagree on, and
+warn about it; those warnings are ignored by default so they do not drown the report. ``pytest.warns`` still sees it (it records every
 warning), which is how test_api.py checks it.
 
 Tests that take more than about ten seconds are marked ``slow``. They run by default (CI runs
@@ -51,6 +51,7 @@ def timeless(history):
 
 def pytest_configure(config):
     config.addinivalue_line("filterwarnings", "ignore::ganclust.ClusterCollapseWarning")
+    config.addinivalue_line("filterwarnings", "ignore::ganclust.ClusterQualityWarning")
     config.addinivalue_line(
         "markers", "slow: takes more than about 10 s (deselect with -m 'not slow')"
     )

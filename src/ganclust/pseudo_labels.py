@@ -33,6 +33,7 @@ CONSENSUS_MAPS = 5
 CONSENSUS_SAMPLES = 4000
 CONSENSUS_ITERATIONS = 500
 MIN_SUPPORT = 0.8
+# each map embeds at most this fraction of the data, so that the maps of a small set differ
 MAP_FRACTION = 0.8
 # a map's clusters reach the samples it did not embed by a vote of this many nearest neighbours
 EXTEND_NEIGHBORS = 10

@@ -124,10 +124,15 @@ def train(
         if nets is None:
             nets = cfg.method.build(cfg.nets).to(device)
         x = x.to(device)
-        if CHANNELS_LAST and x.dim() == 4:
+        layout = CHANNELS_LAST and x.dim() == 4
+        if layout:
             nets = nets.to(memory_format=torch.channels_last)
             x = x.contiguous(memory_format=torch.channels_last)
-        return _loop(x, nets, cfg, rng, callback or (lambda event: None))
+        result = _loop(x, nets, cfg, rng, callback or (lambda event: None))
+        if layout:
+            # back to the layout a loaded model has, so that both compute the same values
+            result.nets.to(memory_format=torch.contiguous_format)
+        return result
 
 
 def _optimizers(
