@@ -6,8 +6,8 @@ rather than replacing them (``tiny(max_epochs=5, options={"refine": 0})`` keeps 
 Test modules import both from here (``from conftest import TINY, tiny``).
 
 Tiny fits often leave a cluster (nearly) empty, or one their refinement's maps disagree on, and
-warn about it; those warnings are ignored by default so they do not drown the report. ``pytest.warns`` still sees it (it records every
-warning), which is how test_api.py checks it.
+warn about it; those warnings are ignored by default so they do not drown the report.
+``pytest.warns`` still sees them (it records every warning), which is how the tests check them.
 
 Tests that take more than about ten seconds are marked ``slow``. They run by default (CI runs
 everything); ``pytest -m "not slow"`` skips them for a quick check.

@@ -218,12 +218,17 @@ def test_consensus_labels_recover_blobs_from_subsampled_maps():
 
     from ganclust.pseudo_labels import consensus_labels
 
-    X, y = make_blobs(900, n_features=12, centers=3, cluster_std=1.0, random_state=2)
+    X, y = make_blobs(1200, n_features=12, centers=3, cluster_std=1.0, random_state=2)
     found = consensus_labels(X, 3, seed=0, n_maps=3, n_samples=300)
+    assert found.agreement.shape == (3,)
     # every sample has a label, extended from the maps that did not embed it
     assert (found.labels >= 0).all() and found.support.min() == 1.0
     assert clustering_accuracy(y, found.labels) == 1.0
     assert np.allclose(found.agreement, 1.0)
+    # a small set gets one map of 80% of it, whose agreement is 1 by definition
+    small = consensus_labels(X[:300], 3, seed=0, n_maps=3)
+    assert small.agreement.tolist() == [1.0]
+    assert clustering_accuracy(y[:300], small.labels) == 1.0
 
 
 def test_small_data_falls_back_from_tsne_to_kmeans():

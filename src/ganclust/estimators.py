@@ -67,9 +67,10 @@ _COMMON_DOC = """
         Adam's step size for every network; None picks the recipe's and backbone's: 1e-3 by
         default, 2e-4 for "dcgan", 1e-4 for ClusterGAN's published recipe.
     n_init : int, default=1
-        Initialisations to train; the one with the highest label-free stability score is kept.
-        Runs that collapse lose to runs that do not, and if every run collapses up to 2 more are
-        trained (see ``n_restarts_``).
+        Initialisations to train; the one its refinement's t-SNE maps agree with most (the
+        highest mean ``cluster_quality_``) is kept, the stability score breaking ties; no label
+        is used. Runs that collapse lose to runs that do not, and if every run collapses up to 2
+        more are trained (see ``n_restarts_``).
     device : str, default="auto"
         "auto" (CUDA when available), "cpu", "cuda", "cuda:N" or "mps".
     random_state : int, RandomState instance or None, default=None
@@ -118,7 +119,7 @@ _ATTRIBUTES_DOC = """
     init_collapsed_ : ndarray of shape (n_init + n_restarts_,)
         Whether each initialisation collapsed (a cluster under a tenth of its fair share).
     best_init_ : int
-        Index of the kept initialisation: the best score among the runs that did not collapse.
+        Index of the kept initialisation (see ``n_init``).
     cluster_quality_ : ndarray of shape (n_clusters,)
         Per cluster, the mean fraction of the refinement's t-SNE maps that put its training
         samples in it: 1 when every map agrees, lower where the maps merge it with another

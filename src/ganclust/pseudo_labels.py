@@ -35,6 +35,9 @@ CONSENSUS_ITERATIONS = 500
 MIN_SUPPORT = 0.8
 # each map embeds at most this fraction of the data, so that the maps of a small set differ
 MAP_FRACTION = 0.8
+# below this many samples the refinement draws one map of all of them, as it did before the
+# consensus: its cost is then that of the previous read-out (no accuracy measured either way)
+CONSENSUS_MIN_SAMPLES = 1000
 # a map's clusters reach the samples it did not embed by a vote of this many nearest neighbours
 EXTEND_NEIGHBORS = 10
 
@@ -143,7 +146,7 @@ def consensus_labels(
     seed : int
         Seed of the subsamples, PCA, the maps and the mixtures.
     n_maps : int
-        Number of maps.
+        Number of maps (one below ``CONSENSUS_MIN_SAMPLES`` samples).
     n_samples : int
         Samples embedded by each map, at most (and at most ``MAP_FRACTION`` of them).
 
@@ -156,6 +159,8 @@ def consensus_labels(
 
     if features.shape[1] > 50 and len(features) > 50:
         features = PCA(50, random_state=seed).fit_transform(features)
+    if len(features) < CONSENSUS_MIN_SAMPLES:
+        n_maps = 1
     rng = np.random.default_rng(seed)
     # t-SNE from a PCA start barely depends on its seed: each map embeds its own subsample
     # (at most MAP_FRACTION of the data) so that the maps differ where the data is ambiguous
@@ -193,7 +198,7 @@ def vote(maps: list[np.ndarray], n_clusters: int) -> Consensus:
     from sklearn.metrics import adjusted_rand_score
 
     rand = np.array([[adjusted_rand_score(a, b) for b in maps] for a in maps])
-    agreement = (rand.sum(axis=1) - 1) / max(1, len(maps) - 1)
+    agreement = (rand.sum(axis=1) - 1) / (len(maps) - 1) if len(maps) > 1 else np.ones(1)
     medoid = maps[int(agreement.argmax())]
     votes = np.zeros((len(medoid), n_clusters))
     for labels in maps:
