@@ -230,13 +230,14 @@ def test_an_explicit_option_or_parameter_overrides_the_recipe():
     assert settings.init == "random" and settings.ema == 0.0 and settings.n_critic == 5
 
 
-def test_max_epochs_none_trains_about_2000_steps_within_15_to_100_epochs():
+def test_max_epochs_none_trains_about_1000_steps_within_6_to_100_epochs():
     def epochs(n_samples, **params):
         X = np.random.RandomState(0).rand(n_samples, 3)
         return _settings(ClusterGAN, X, n_clusters=3, **params).max_epochs
 
-    assert epochs(1797) == 72  # sklearn digits: 28 steps of 64 an epoch
-    assert epochs(10_000) == 15  # 156 steps an epoch: the lower bound
+    assert epochs(1797) == 36  # sklearn digits: 28 steps of 64 an epoch
+    assert epochs(10_000) == 7  # 156 steps an epoch
+    assert epochs(20_000) == 6  # 312 steps an epoch: the lower bound
     assert epochs(60, batch_size=32) == 100  # the upper bound
     assert epochs(1797, max_epochs=7) == 7
 
