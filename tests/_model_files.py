@@ -51,7 +51,7 @@ def to_format_1(meta: dict) -> None:
     params = dict(meta["params"])
     method = meta["estimator"]
     options = validate(params, method)  # every option, at its value under the default recipe
-    for name in ("options", "adversarial", "recipe"):
+    for name in ("options", "adversarial", "recipe", "max_clusters"):  # not in format 1
         params.pop(name)
     params.update(options)
     settings, readout = meta.pop("settings"), meta.pop("readout")

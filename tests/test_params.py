@@ -14,11 +14,13 @@ from ganclust._params import OPTIONS, PARAMETERS, options_for, validate
 from ganclust._settings import resolve
 from ganclust.preprocess import Preprocessor
 
-MAX_PUBLIC_PARAMETERS = 16
+# 17: max_clusters joined n_clusters="auto" (the cap keeps the signature small on purpose)
+MAX_PUBLIC_PARAMETERS = 17
 
 # one value each parameter refuses, and the estimator to give it to
 BAD_PARAMETERS = {
     "n_clusters": (ClusterGAN, 1),
+    "max_clusters": (InfoGAN, 1),
     "latent_dim": (ClusterGAN, 0),
     "sigma": (ClusterGAN, 0.0),
     "beta_n": (ClusterGAN, -1.0),

@@ -1,6 +1,6 @@
 """The scikit-learn shell every ganclust estimator shares.
 
-``fit`` reads as the data flow: resolve every setting once → preprocess → train the
+``fit`` reads as the data flow: preprocess → decide K ("auto") and every setting → train the
 initialisations (pseudo-labels, refinement, selection) → freeze the read-out → set the fitted
 state, in one place. Each step is a function of its own module that returns plain values;
 ``predict``, ``transform``, ``sample`` and ``save`` delegate to the frozen state.
@@ -30,6 +30,7 @@ from ._state import FittedState
 from .inference import batched
 from .latent import sample_latent
 from .methods import METHODS, Method
+from .n_clusters import decide_k
 from .preprocess import Preprocessor, check_sample_shape, input_dtype_of
 
 
@@ -112,12 +113,13 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         dtype = input_dtype_of(X)
         X = self._validate(X, reset=True)
         preprocessor = Preprocessor.fit(X, dtype)
-        settings = resolve(self.get_params(), self._method_name, preprocessor, len(X))
         data = preprocessor.to_tensor(X)
+        params, view, estimate = self._decided_k(data, checkpoint_dir)
+        settings = resolve(params, self._method_name, preprocessor, len(X))
         settings, store = self._checkpoints(settings, data, checkpoint_dir)
         progress = self._progress_factory(settings.n_init, callback)
-        inits = fit_initialisations(settings, data, progress, store)
-        self._set_state(_state.from_fit(settings, preprocessor, data, inits))
+        inits = fit_initialisations(settings, data, progress, store, view)
+        self._set_state(_state.from_fit(settings, preprocessor, data, inits, estimate))
         self._warn_collapse(inits)
         self._warn_quality()
         self._warn_rollbacks(inits)
@@ -125,14 +127,22 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             store.finish(keep_checkpoint)
         return self
 
+    def _decided_k(self, data: torch.Tensor, folder: Any):
+        """The parameters with ``n_clusters="auto"`` decided, the map read, and the estimate."""
+        params = self.get_params()
+        if params["n_clusters"] != "auto":
+            return params, None, None
+        resumed = folder is not None and self.random_state is None  # see _checkpoints
+        saved = CheckpointStore(folder, {}).saved_seed() if resumed else None
+        return decide_k(params, self._method_name, data, saved)
+
     def _checkpoints(self, settings: Settings, data: torch.Tensor, folder: Any):
         """The fit's checkpoint store, and its settings with a resumed fit's drawn seed."""
         if folder is None:
             return settings, None
         store = CheckpointStore(folder, {})
         saved = store.saved_seed() if self.random_state is None else None
-        if saved is not None:
-            # a fit without a random_state resumes with the seed its first attempt drew
+        if saved is not None:  # a fit without a random_state resumes with its first seed
             settings = dataclasses.replace(settings, seed=saved)
         store.print = fingerprint(data, settings.to_json())
         return settings, store
@@ -171,6 +181,9 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         self.n_features_in_ = state.n_features_in
         self.phase_seconds_ = state.phase_seconds
         self.cluster_quality_ = state.cluster_quality
+        self.n_clusters_ = state.settings.n_clusters
+        estimate = state.n_clusters_estimate
+        self.n_clusters_scores_ = estimate.score_of_k() if estimate is not None else None
 
     def _progress_factory(self, n_init: int, callback: Callable[[dict[str, Any]], None] | None):
         """Makes each initialisation's callback: the progress bar and the caller's, if any."""

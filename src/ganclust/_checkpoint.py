@@ -71,7 +71,7 @@ SCHEMA_V1: dict[str, Any] = {
 }
 SCHEMAS = {1: SCHEMA_V1, 2: SCHEMA_V2}
 # keys a format-2 file may lack (it was written before they were kept)
-OPTIONAL_V2: dict[str, Any] = {"cluster_quality": list}
+OPTIONAL_V2: dict[str, Any] = {"cluster_quality": list, "n_clusters_estimate": dict}
 # the tensor types ganclust writes; anything else (float8, complex, ...) is not its file
 FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 TENSOR_DTYPES = (*FLOAT_DTYPES, torch.int64, torch.int32, torch.uint8, torch.bool)

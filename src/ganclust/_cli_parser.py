@@ -22,6 +22,7 @@ EXIT_BAD_INPUT = 2
 # the estimator flags ``fit --help`` shows; the rest are under --help-all
 COMMON = (
     "n_clusters",
+    "max_clusters",
     "max_epochs",
     "batch_size",
     "learning_rate",
@@ -55,6 +56,8 @@ def value_parser(rule: Rule) -> Callable[[str], Any]:
     base = kinds.get(rule.kind, str)
 
     def parse(text: str) -> Any:
+        if rule.keyword and text.lower() == rule.keyword:
+            return rule.keyword
         if rule.none and text.lower() in ("none", "auto"):
             return None
         return base(text)

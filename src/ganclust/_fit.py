@@ -18,7 +18,7 @@ from ._resume import CHECKPOINT_SECONDS, CheckpointStore, Current, DoneRun, Prog
 from ._settings import Settings, run_seeds
 from .inference import batched, cluster_logits, cluster_proba
 from .methods import METHODS
-from .pseudo_labels import pseudo_labels, refined_pseudo_labels
+from .pseudo_labels import Manifold, pseudo_labels, refined_pseudo_labels
 from .selection import stability_score
 from .training import Callback, TrainConfig, TrainResult, train
 
@@ -92,6 +92,7 @@ def fit_initialisations(
     data: torch.Tensor,
     progress: ProgressFactory | None = None,
     store: CheckpointStore | None = None,
+    view: Manifold | None = None,
 ) -> Initialisations:
     """Train the initialisations and keep the best one.
 
@@ -105,6 +106,9 @@ def fit_initialisations(
         ``progress(index, total_epochs)`` gives the callback of one run (with a ``close``).
     store : CheckpointStore, optional
         Where to checkpoint; a checkpoint already there is resumed.
+    view : Manifold, optional
+        The first initialisation's first read-out of the data, already computed (by
+        ``n_clusters="auto"``, with that initialisation's seed).
     """
     seeds, selection_seed = run_seeds(settings)
     saved = store.load() if store is not None else None
@@ -117,7 +121,10 @@ def fit_initialisations(
         callback = progress(index, _total_epochs(settings)) if progress else None
         resume = saved.current if saved and saved.current and saved.current.index == index else None
         saver = _Saver(store, runs, index) if store is not None else None
-        runs.append(train_run(settings, data, seed, selection_seed, index, callback, resume, saver))
+        shared = view if index == 0 else None
+        runs.append(
+            train_run(settings, data, seed, selection_seed, index, callback, resume, saver, shared)
+        )
         if saver is not None:
             saver.save(None)
     best = max(runs, key=_rank)
@@ -196,11 +203,13 @@ def train_run(
     callback: Callback | None = None,
     resume: Current | None = None,
     saver: _Saver | None = None,
+    view: Manifold | None = None,
 ) -> Run:
     """Train one initialisation: the first pseudo-labels, then the refinement rounds.
 
     With ``resume`` (a checkpoint's run in progress), the rounds it finished are skipped and
-    the round it was in continues from its saved state.
+    the round it was in continues from its saved state. ``view`` is the first read-out's
+    manifold of the data with this run's seed, when it is already computed.
     """
     config = train_config(settings, seed)
     config.checkpoint_seconds = CHECKPOINT_SECONDS if saver is not None else None
@@ -219,7 +228,7 @@ def train_run(
             config.pseudo, config.resume = resume.pseudo, resume.loop
         else:
             config.pseudo, votes = _round_pseudo(settings, data, on_device, result, seed, round_,
-                                                 report, clock)  # fmt: skip
+                                                 report, clock, view)  # fmt: skip
             config.resume = None
         config.phase = "training" if round_ == 0 else f"refinement {round_}/{settings.refine}"
         config.max_epochs = settings.max_epochs if round_ == 0 else _refine_epochs(settings)
@@ -293,6 +302,7 @@ def _round_pseudo(
     round_: int,
     report: Callback,
     clock: _Clock,
+    view: Manifold | None = None,
 ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
     """The pseudo-labels of a round: the manifold read-out of the data, then of the features.
 
@@ -302,7 +312,7 @@ def _round_pseudo(
     if round_ == 0:
         if settings.init != "random":
             report({"event": "phase", "phase": f"initialisation ({settings.init} pseudo-labels)"})
-        pseudo = pseudo_labels(data, settings.n_clusters, settings.init, seed)
+        pseudo = pseudo_labels(data, settings.n_clusters, settings.init, seed, view=view)
         clock.lap("pseudo_labels")
         report({"event": "phase", "phase": "training"})
         return pseudo, None

@@ -31,8 +31,8 @@ class Rule:
 
     ``kind`` is "int", "float", "choice", "bool", "options", "random_state" or "device";
     ``low``/``high`` bound numbers (``strict_low``/``strict_high`` exclude the bound), ``none``
-    admits None, ``choices`` lists the accepted strings. ``auto`` says what None (or "auto")
-    resolves to, for the help text.
+    admits None, ``choices`` lists the accepted strings, ``keyword`` is a word a number also
+    accepts. ``auto`` says what None (or "auto") resolves to, for the help text.
     """
 
     kind: str
@@ -48,6 +48,8 @@ class Rule:
     methods: tuple[str, ...] = ()
     # whether True/False count as the integers 1/0 (``verbose``)
     allow_bool: bool = False
+    # a word a number also accepts in its place (``n_clusters="auto"``)
+    keyword: str = ""
 
     def check(self, name: str, value: Any) -> None:
         """Raise ``ValueError`` naming ``name`` unless ``value`` satisfies the rule."""
@@ -85,9 +87,14 @@ def _check_device(name: str, value: Any, rule: Rule) -> None:
 
 def _check_number(name: str, value: Any, rule: Rule) -> None:
     integer = rule.kind == "int"
+    if rule.keyword and isinstance(value, str) and value == rule.keyword:
+        return
     kind = numbers.Integral if integer else numbers.Real
     if (isinstance(value, bool) and not rule.allow_bool) or not isinstance(value, kind):
-        raise ValueError(f"{name} must be {'an integer' if integer else 'a number'}; got {value!r}")
+        expected = "an integer" if integer else "a number"
+        if rule.keyword:
+            expected += f" or {rule.keyword!r}"
+        raise ValueError(f"{name} must be {expected}; got {value!r}")
     if not integer and not np.isfinite(value):
         raise ValueError(f"{name} must be finite; got {value!r}")
     low, high = rule.low, rule.high
@@ -119,7 +126,13 @@ def _real(help: str, low: float = 0.0, **kw: Any) -> Rule:
 
 
 PARAMETERS: dict[str, Rule] = {
-    "n_clusters": _int("number of clusters K", low=2),
+    "n_clusters": _int(
+        "number of clusters K, or 'auto' to estimate it",
+        low=2,
+        keyword="auto",
+        auto="estimated from the data, up to max_clusters",
+    ),
+    "max_clusters": _int("largest K that n_clusters='auto' considers", low=2),
     "latent_dim": _int(
         "width of the generator's Gaussian noise", none=True, auto="128 for dcgan, else 30"
     ),

@@ -116,6 +116,12 @@ def _run_record(
         "epochs": model.n_iter_,
         "stopped_early": model.stopped_early_,
         "rollbacks": [row for row in model.history_ if "rollback" in row],
+        "n_clusters": int(settings.n_clusters),
+        "n_clusters_estimate": (
+            model.state_.n_clusters_estimate.to_json()
+            if model.state_.n_clusters_estimate is not None
+            else None
+        ),
         "cluster_sizes": model.cluster_sizes_.tolist(),
         "cluster_quality": [
             None if np.isnan(q) else round(float(q), 4) for q in model.cluster_quality_

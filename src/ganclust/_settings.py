@@ -118,10 +118,18 @@ def _seed(random_state: Any) -> int:
 
 def run_seeds(settings: Settings) -> tuple[list[int], int]:
     """One seed per possible initialisation (n_init, then restarts) and one for selection."""
-    draws = np.random.RandomState(settings.seed).randint(
-        0, 2**31 - 1, size=settings.n_init + COLLAPSE_RESTARTS + 1
-    )
+    return seeds_of(settings.seed, settings.n_init)
+
+
+def seeds_of(seed: int, n_init: int) -> tuple[list[int], int]:
+    """:func:`run_seeds` of a fit's seed and ``n_init``, before its settings exist."""
+    draws = np.random.RandomState(seed).randint(0, 2**31 - 1, size=n_init + COLLAPSE_RESTARTS + 1)
     return [int(s) for s in draws[:-1]], int(draws[-1])
+
+
+def fit_seed(random_state: Any) -> int:
+    """The fit's seed (see :func:`_seed`), for the steps that need it before :func:`resolve`."""
+    return _seed(random_state)
 
 
 def _epochs(max_epochs: int | None, n_samples: int, batch_size: int) -> int:
@@ -162,12 +170,31 @@ def _weights(params: Mapping[str, Any], opts: dict[str, Any], pre: Preprocessor)
     )
 
 
+def check_fit(params: Mapping[str, Any], method: str, n_samples: int) -> dict[str, Any]:
+    """Validate ``params`` against the table and the data; return the merged options.
+
+    Raises
+    ------
+    ValueError
+        Naming the first parameter or option that is not accepted, or that the data refuses.
+    """
+    if n_samples < 2:  # before the parameters: with one sample, no parameter can help
+        raise ValueError(f"clustering needs at least 2 samples; got n_samples={n_samples}")
+    opts = validate(params, method)
+    _check_fit(params, opts, n_samples)
+    return opts
+
+
 def _check_fit(params: Mapping[str, Any], opts: dict[str, Any], n_samples: int) -> None:
     """Constraints between parameters and the data that no single rule can state."""
-    if n_samples < 2:
-        raise ValueError(f"clustering needs at least 2 samples; got n_samples={n_samples}")
     k = params["n_clusters"]
-    if k > n_samples:
+    if k == "auto":
+        if n_samples < 6:
+            raise ValueError(
+                'n_clusters="auto" needs at least 6 samples to compare two or more K; got '
+                f"n_samples={n_samples}"
+            )
+    elif k > n_samples:
         raise ValueError(
             f"n_clusters={k} must be at most the number of samples (n_samples={n_samples})"
         )
@@ -196,11 +223,10 @@ def resolve(params: Mapping[str, Any], method: str, pre: Preprocessor, n_samples
     -------
     Settings
     """
-    if n_samples < 2:  # before the parameters: with one sample, no parameter can help
-        raise ValueError(f"clustering needs at least 2 samples; got n_samples={n_samples}")
-    opts = validate(params, method)
-    _check_fit(params, opts, n_samples)
+    opts = check_fit(params, method, n_samples)
     k = params["n_clusters"]
+    if k == "auto":
+        raise ValueError('resolve needs n_clusters decided; estimate "auto" first')
     backbone = resolve_backbone(params["backbone"], pre.data_shape)
     auto = AUTO_SETTINGS.get(backbone, AUTO_SETTINGS["default"])
     recipe_lr = PUBLISHED_LEARNING_RATE.get(method) if params["recipe"] == "published" else None

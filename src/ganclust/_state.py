@@ -23,6 +23,7 @@ from ._settings import Settings, settings_from_json
 from ._state_v1 import _prefixed, upgrade_v1
 from ._version import __version__
 from .methods import METHODS
+from .n_clusters import KEstimate
 from .nets import resolve_backbone
 from .preprocess import Preprocessor
 from .readout import ReadOut, freeze
@@ -60,6 +61,8 @@ class FittedState:
     phase_seconds: dict[str, float] = field(default_factory=dict)
     # (K,) per public cluster, the refinement maps' agreement with the kept run (NaN: unmeasured)
     cluster_quality: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # how n_clusters="auto" chose K (None when K was given)
+    n_clusters_estimate: KEstimate | None = None
 
     def summary(self) -> dict[str, Any]:
         """The JSON-able part of the state (no tensors): for the model file and run.json."""
@@ -81,11 +84,20 @@ class FittedState:
             "n_features_in": int(self.n_features_in),
             "phase_seconds": dict(self.phase_seconds),
             "cluster_quality": [None if np.isnan(q) else float(q) for q in self.cluster_quality],
+            **(
+                {"n_clusters_estimate": self.n_clusters_estimate.to_json()}
+                if self.n_clusters_estimate is not None
+                else {}
+            ),
         }
 
 
 def from_fit(
-    settings: Settings, preprocessor: Preprocessor, data: torch.Tensor, inits: Initialisations
+    settings: Settings,
+    preprocessor: Preprocessor,
+    data: torch.Tensor,
+    inits: Initialisations,
+    estimate: KEstimate | None = None,
 ) -> FittedState:
     """The state of a finished fit: the kept run's networks, with its read-out frozen."""
     best = inits.best
@@ -120,6 +132,7 @@ def from_fit(
         n_features_in=int(np.prod(preprocessor.input_shape)),
         phase_seconds=seconds,
         cluster_quality=best.quality[readout.cluster_order],
+        n_clusters_estimate=estimate,
     )
 
 
@@ -210,8 +223,19 @@ def _rebuild(
         n_features_in=int(meta["n_features_in"]),
         phase_seconds=_phase_seconds(meta.get("phase_seconds", {})),
         cluster_quality=_cluster_quality(meta.get("cluster_quality"), settings.n_clusters),
+        n_clusters_estimate=_estimate(meta.get("n_clusters_estimate"), settings.n_clusters),
     )
     return method, params, state
+
+
+def _estimate(value: Any, k: int) -> KEstimate | None:
+    """The saved estimate of K, which must be the K the networks were built with."""
+    if value is None:
+        return None
+    estimate = KEstimate.from_json(value)
+    if estimate.n_clusters != k:
+        raise ValueError(f"n_clusters_estimate says K={estimate.n_clusters}; the model has {k}")
+    return estimate
 
 
 def _phase_seconds(value: Any) -> dict[str, float]:

@@ -31,6 +31,7 @@ def _constraints(*names: str) -> dict[str, Rule]:
 
 
 _COMMON = (
+    "max_clusters",
     "backbone",
     "adversarial",
     "recipe",
@@ -45,6 +46,9 @@ _COMMON = (
 )
 
 _COMMON_DOC = """
+    max_clusters : int, default=20
+        The largest K that ``n_clusters="auto"`` considers (capped at the number of samples
+        less one); ignored when K is given.
     backbone : {"auto", "mlp", "conv", "dcgan"}, default="auto"
         Network family: "conv" for images and "mlp" for vectors when "auto"; "dcgan" is the
         DCGAN of the article the project started from (images only).
@@ -108,6 +112,12 @@ _ATTRIBUTES_DOC = """
         Cluster of each training sample. Clusters are numbered by size: 0 is the largest.
     cluster_sizes_ : ndarray of shape (n_clusters,)
         Training samples per cluster.
+    n_clusters_ : int
+        The number of clusters K: ``n_clusters``, or the estimate of ``n_clusters="auto"``.
+    n_clusters_scores_ : dict of int to float or None
+        With ``n_clusters="auto"``, each candidate K's mean silhouette on the t-SNE map of the
+        data (higher is better; the smallest K within one standard error of the best is
+        chosen); None when K was given.
     settings_ : Settings
         Every setting of the fit with each automatic value decided, and the seed drawn.
     history_ : list of dict
@@ -147,8 +157,9 @@ class ClusterGAN(GANClusterer):
 
     Parameters
     ----------
-    n_clusters : int, default=10
-        Number of clusters K.
+    n_clusters : int or "auto", default=10
+        Number of clusters K. "auto" estimates K from the data before training, up to
+        ``max_clusters`` (see ``n_clusters_`` and ``docs/method.md``).
     latent_dim : int or None, default=None
         Width of the Gaussian part ``z_n``; None picks 128 for "dcgan" and 30 otherwise.
     sigma : float, default=0.1
@@ -169,12 +180,13 @@ class ClusterGAN(GANClusterer):
 
     def __init__(
         self,
-        n_clusters: int = 10,
+        n_clusters: int | str = 10,
         *,
         latent_dim: int | None = None,
         sigma: float = 0.1,
         beta_n: float = 10.0,
         beta_c: float = 10.0,
+        max_clusters: int = 20,
         backbone: str = "auto",
         adversarial: bool = True,
         recipe: str = "default",
@@ -192,6 +204,7 @@ class ClusterGAN(GANClusterer):
         self.sigma = sigma
         self.beta_n = beta_n
         self.beta_c = beta_c
+        self.max_clusters = max_clusters
         self.backbone = backbone
         self.adversarial = adversarial
         self.recipe = recipe
@@ -214,8 +227,9 @@ class InfoGAN(GANClusterer):
 
     Parameters
     ----------
-    n_clusters : int, default=10
-        Number of clusters K (categories of the code).
+    n_clusters : int or "auto", default=10
+        Number of clusters K (categories of the code). "auto" estimates K from the data
+        before training, up to ``max_clusters`` (see ``n_clusters_`` and ``docs/method.md``).
     latent_dim : int or None, default=None
         Width of the noise; None picks 128 for "dcgan" and 30 otherwise.
     n_continuous : int, default=2
@@ -233,11 +247,12 @@ class InfoGAN(GANClusterer):
 
     def __init__(
         self,
-        n_clusters: int = 10,
+        n_clusters: int | str = 10,
         *,
         latent_dim: int | None = None,
         n_continuous: int = 2,
         info_weight: float = 1.0,
+        max_clusters: int = 20,
         backbone: str = "auto",
         adversarial: bool = True,
         recipe: str = "default",
@@ -254,6 +269,7 @@ class InfoGAN(GANClusterer):
         self.latent_dim = latent_dim
         self.n_continuous = n_continuous
         self.info_weight = info_weight
+        self.max_clusters = max_clusters
         self.backbone = backbone
         self.adversarial = adversarial
         self.recipe = recipe
@@ -281,8 +297,9 @@ class CatGAN(GANClusterer):
 
     Parameters
     ----------
-    n_clusters : int, default=10
-        Number of clusters K (outputs of the discriminator).
+    n_clusters : int or "auto", default=10
+        Number of clusters K (outputs of the discriminator). "auto" estimates K from the
+        data before training, up to ``max_clusters`` (see ``n_clusters_`` and ``docs/method.md``).
     latent_dim : int or None, default=None
         Width of the generator's noise; None picks 128 for "dcgan" and 30 otherwise.
 {_COMMON_DOC}
@@ -294,9 +311,10 @@ class CatGAN(GANClusterer):
 
     def __init__(
         self,
-        n_clusters: int = 10,
+        n_clusters: int | str = 10,
         *,
         latent_dim: int | None = None,
+        max_clusters: int = 20,
         backbone: str = "auto",
         adversarial: bool = True,
         recipe: str = "default",
@@ -311,6 +329,7 @@ class CatGAN(GANClusterer):
     ) -> None:
         self.n_clusters = n_clusters
         self.latent_dim = latent_dim
+        self.max_clusters = max_clusters
         self.backbone = backbone
         self.adversarial = adversarial
         self.recipe = recipe

@@ -42,12 +42,61 @@ CONSENSUS_MIN_SAMPLES = 1000
 EXTEND_NEIGHBORS = 10
 
 
+@dataclass(frozen=True)
+class Manifold:
+    """The first read-out's view of the training data: which samples, and where they lie.
+
+    Attributes
+    ----------
+    chosen : numpy.ndarray of shape (n_chosen,)
+        Indices of the samples read (all of them, or ``MAX_MANIFOLD_SAMPLES`` drawn).
+    points : numpy.ndarray of shape (n_chosen, n_dims)
+        Their 2-D t-SNE map (``is_map``), or their PCA-reduced values where the read-out is
+        k-means.
+    is_map : bool
+        Whether ``points`` is a t-SNE map.
+    """
+
+    chosen: np.ndarray
+    points: np.ndarray
+    is_map: bool
+
+
+def manifold(x: torch.Tensor, init: str, seed: int) -> Manifold:
+    """The samples the first read-out reads and their positions (see :func:`pseudo_labels`).
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Preprocessed training data (N, ...).
+    init : {"tsne", "kmeans"}
+        "tsne" maps the samples with t-SNE (below ``MIN_TSNE_SAMPLES``, k-means' PCA values are
+        kept instead); "kmeans" keeps the PCA values.
+    seed : int
+        Seed of the subsample, PCA and t-SNE.
+    """
+    from sklearn.decomposition import PCA
+
+    flat = x.detach().cpu().flatten(1).double().numpy()
+    rng = np.random.default_rng(seed)
+    chosen = np.arange(len(flat))
+    if len(flat) > MAX_MANIFOLD_SAMPLES:
+        chosen = np.sort(rng.choice(len(flat), MAX_MANIFOLD_SAMPLES, replace=False))
+    reduced = flat[chosen]
+    if reduced.shape[1] > 50 and len(reduced) > 50:
+        reduced = PCA(50, random_state=seed).fit_transform(reduced)
+    if init == "kmeans" or len(reduced) < MIN_TSNE_SAMPLES:
+        return Manifold(chosen, reduced, is_map=False)
+    return Manifold(chosen, _embed(reduced, seed, TSNE_ITERATIONS), is_map=True)
+
+
 def pseudo_labels(
     x: torch.Tensor,
     n_clusters: int,
     init: str,
     seed: int,
     min_confidence: float = MIN_CONFIDENCE,
+    view: Manifold | None = None,
 ) -> torch.Tensor | None:
     """Pseudo-labels for the clustering head, or None for ``init="random"``.
 
@@ -64,6 +113,9 @@ def pseudo_labels(
         Seed of the subsample, PCA, t-SNE and the mixture.
     min_confidence : float
         Samples whose mixture posterior is below this get no pseudo-label (0 labels them all).
+    view : Manifold, optional
+        ``manifold(x, init, seed)`` when it is already computed (``n_clusters="auto"`` computes
+        it to estimate K).
 
     Returns
     -------
@@ -72,25 +124,15 @@ def pseudo_labels(
     """
     if init == "random":
         return None
-    from sklearn.decomposition import PCA
-
-    flat = x.detach().cpu().flatten(1).double().numpy()
-    rng = np.random.default_rng(seed)
-    chosen = np.arange(len(flat))
-    if len(flat) > MAX_MANIFOLD_SAMPLES:
-        chosen = np.sort(rng.choice(len(flat), MAX_MANIFOLD_SAMPLES, replace=False))
-    reduced = flat[chosen]
-    if reduced.shape[1] > 50 and len(reduced) > 50:
-        reduced = PCA(50, random_state=seed).fit_transform(reduced)
-    labels = np.full(len(flat), -1, dtype=np.int64)
-    if init == "kmeans" or len(reduced) < MIN_TSNE_SAMPLES:
-        from sklearn.cluster import KMeans
-
-        labels[chosen] = KMeans(n_clusters, n_init=10, random_state=seed).fit_predict(reduced)
+    if view is None:
+        view = manifold(x, init, seed)
+    labels = np.full(len(x), -1, dtype=np.int64)
+    if not view.is_map:
+        labels[view.chosen] = _kmeans(view.points, n_clusters, seed)
         return torch.from_numpy(labels)
-    posterior = _map_posterior(reduced, n_clusters, seed, TSNE_ITERATIONS)
+    posterior = _mixture_posterior(view.points, n_clusters, seed)
     confident = posterior.max(axis=1) >= min_confidence
-    labels[chosen[confident]] = posterior.argmax(axis=1)[confident]
+    labels[view.chosen[confident]] = posterior.argmax(axis=1)[confident]
     return torch.from_numpy(labels)
 
 
@@ -211,18 +253,28 @@ def vote(maps: list[np.ndarray], n_clusters: int) -> Consensus:
 def _map_labels(reduced: np.ndarray, n_clusters: int, seed: int) -> np.ndarray:
     """One consensus map's clusters (k-means where there are too few samples for t-SNE)."""
     if len(reduced) < MIN_TSNE_SAMPLES:
-        from sklearn.cluster import KMeans
+        return _kmeans(reduced, n_clusters, seed)
+    embedded = _embed(reduced, seed, CONSENSUS_ITERATIONS)
+    return _mixture_posterior(embedded, n_clusters, seed).argmax(axis=1)
 
-        return KMeans(n_clusters, n_init=10, random_state=seed).fit_predict(reduced)
-    return _map_posterior(reduced, n_clusters, seed, CONSENSUS_ITERATIONS).argmax(axis=1)
+
+def _kmeans(points: np.ndarray, n_clusters: int, seed: int) -> np.ndarray:
+    from sklearn.cluster import KMeans
+
+    return KMeans(n_clusters, n_init=10, random_state=seed).fit_predict(points)
 
 
-def _map_posterior(reduced: np.ndarray, n_clusters: int, seed: int, iterations: int) -> np.ndarray:
-    """The mixture posterior (n_samples, K) of one 2-D t-SNE map of ``reduced``."""
+def _embed(reduced: np.ndarray, seed: int, iterations: int) -> np.ndarray:
+    """The 2-D t-SNE map of ``reduced`` (from a PCA start)."""
     from sklearn.manifold import TSNE
+
+    return TSNE(2, init="pca", random_state=seed, max_iter=iterations).fit_transform(reduced)
+
+
+def _mixture_posterior(embedded: np.ndarray, n_clusters: int, seed: int) -> np.ndarray:
+    """The posterior (n_samples, K) of a K-component Gaussian mixture on a t-SNE map."""
     from sklearn.mixture import GaussianMixture
 
-    embedded = TSNE(2, init="pca", random_state=seed, max_iter=iterations).fit_transform(reduced)
     # a 2-D mixture is cheap, and with few restarts EM often stops in a local optimum that merges
     # two islands of the map and splits a third (MNIST-10k: 0.80 instead of 0.91 ACC); the
     # restart with the highest likelihood is kept, which needs no label

@@ -149,8 +149,26 @@ def _overview(run: dict[str, Any]) -> str:
     settings = _flat("", run.get("settings") or {})
     return (
         parts.table([], rows, "facts")
+        + _k_estimate(run.get("n_clusters_estimate"))
         + "<h3>Settings (every automatic value decided)</h3>"
         + parts.table(["setting", "value"], settings, "settings")
+    )
+
+
+def _k_estimate(estimate: Any) -> str:
+    """How n_clusters="auto" chose K: every candidate's silhouette, the chosen one marked."""
+    if not estimate:
+        return ""
+    chosen = estimate["n_clusters"]
+    columns = (estimate["candidates"], estimate["scores"], estimate["errors"])
+    rows = [
+        (f"{k}{' (chosen)' if k == chosen else ''}", f"{s:.3f} ± {e:.3f}")
+        for k, s, e in zip(*columns, strict=True)
+    ]
+    return (
+        f"<h3>Number of clusters: estimated K={chosen}</h3>"
+        f"<p>{esc(estimate['criterion'])} (mean ± standard error over random halves).</p>"
+        + parts.table(["K", "silhouette"], rows, "settings")
     )
 
 

@@ -286,6 +286,9 @@ def summary(run: dict[str, Any], path: Path, files: list[str]) -> str:
         f"{run['epochs']} epochs in {run['seconds']:.1f} s",
         f"cluster sizes: {run['cluster_sizes']}",
     ]
+    estimate = run.get("n_clusters_estimate")
+    if estimate:
+        lines.insert(1, k_estimate_line(estimate))
     metrics = run["metrics"]
     if metrics:
         lines.append(
@@ -294,3 +297,11 @@ def summary(run: dict[str, Any], path: Path, files: list[str]) -> str:
         )
     lines.append(f"wrote {path}/ ({', '.join(files)})")
     return "\n".join(lines)
+
+
+def k_estimate_line(estimate: dict[str, Any]) -> str:
+    """One line on how ``n_clusters="auto"`` chose K: the estimate, and its rivals' scores."""
+    k = estimate["n_clusters"]
+    scored = sorted(zip(estimate["scores"], estimate["candidates"], strict=True), reverse=True)[:3]
+    rivals = ", ".join(f"K={c}: {s:.3f}" for s, c in scored)
+    return f"n_clusters=auto chose K={k} of 2..{max(estimate['candidates'])} (silhouette {rivals})"

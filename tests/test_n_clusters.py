@@ -1,0 +1,159 @@
+"""``n_clusters="auto"``: K estimated without labels, kept on the model, refused when it cannot be.
+
+The estimator reads the first round's t-SNE map; these tests fit well-separated blobs (where the
+right K is not in doubt) and check the estimate, the evidence kept with it, that "auto" at the
+estimated K is exactly the fit at that K, and the messages for values it refuses.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from _model_files import rewrite_model
+from conftest import tiny
+from sklearn.datasets import make_blobs
+
+import ganclust
+from ganclust import ClusterGAN, InfoGAN
+from ganclust.cli import main
+from ganclust.n_clusters import KEstimate, estimate_n_clusters
+from ganclust.pseudo_labels import Manifold
+
+
+def _blobs(k: int, n: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    X, y = make_blobs(n, n_features=6, centers=k, cluster_std=0.6, random_state=seed)
+    return X.astype(np.float32), y
+
+
+def _map_of(points: np.ndarray) -> Manifold:
+    return Manifold(np.arange(len(points)), points, is_map=True)
+
+
+@pytest.mark.parametrize("k", [3, 6])
+def test_the_estimate_is_the_number_of_separated_blobs_on_a_map(k):
+    # islands on a circle, as a t-SNE map draws well-separated clusters
+    angles = 2 * np.pi * np.arange(k) / k
+    centers = 10 * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    points, _ = make_blobs(600, centers=centers, cluster_std=0.8, random_state=1)
+    estimate = estimate_n_clusters(_map_of(points), max_clusters=10, seed=0)
+    assert estimate.n_clusters == k
+    assert list(estimate.candidates) == list(range(2, 11))
+    assert int(estimate.candidates[estimate.scores.argmax()]) == k
+    assert np.all(estimate.errors >= 0)
+
+
+def test_the_estimate_takes_the_smallest_k_within_one_standard_error():
+    estimate = estimate_n_clusters(_map_of(make_blobs(400, 2, centers=4, random_state=2)[0]), 8, 0)
+    best = estimate.scores.argmax()
+    within = estimate.scores >= estimate.scores[best] - estimate.errors[best]
+    assert estimate.n_clusters == int(estimate.candidates[within][0])
+
+
+@pytest.mark.slow  # two t-SNE maps of 300 samples and four tiny fits: about 20 s
+@pytest.mark.parametrize("k", [3, 6])
+def test_auto_finds_k_on_separated_blobs_and_is_the_fit_at_that_k(k):
+    X, _ = _blobs(k)
+    auto = ClusterGAN("auto", max_clusters=10, **tiny()).fit(X)
+    assert auto.n_clusters_ == k == auto.settings_.n_clusters
+    assert set(auto.n_clusters_scores_) == set(range(2, 11))
+    assert max(auto.n_clusters_scores_, key=auto.n_clusters_scores_.get) == k
+    assert auto.predict_proba(X).shape == (len(X), k)
+    # the estimate shares the first round's map: the fit is the one at the K it chose
+    fixed = ClusterGAN(k, max_clusters=10, **tiny()).fit(X)
+    assert np.array_equal(auto.labels_, fixed.labels_)
+    assert np.array_equal(auto.predict_proba(X), fixed.predict_proba(X))
+    assert fixed.n_clusters_ == k and fixed.n_clusters_scores_ is None
+
+
+def test_max_clusters_bounds_the_candidates():
+    X, _ = _blobs(6, n=200)
+    model = InfoGAN("auto", max_clusters=4, **tiny(max_epochs=1, options={"refine": 0})).fit(X)
+    assert set(model.n_clusters_scores_) == {2, 3, 4}
+    assert 2 <= model.n_clusters_ <= 4
+
+
+def test_max_clusters_is_capped_below_the_number_of_samples():
+    X, _ = _blobs(2, n=12)
+    model = ClusterGAN("auto", **tiny(max_epochs=1, options={"refine": 0})).fit(X)
+    # each of the estimate's partitions reads half of the 12 samples: K from 2 to 5
+    assert max(model.n_clusters_scores_) == 5
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (0, "n_clusters must be >= 2; got 0"),
+        (1, "n_clusters must be >= 2; got 1"),
+        ("automatic", "n_clusters must be an integer or 'auto'; got 'automatic'"),
+        (2.5, "n_clusters must be an integer or 'auto'; got 2.5"),
+        (50, r"n_clusters=50 must be at most the number of samples \(n_samples=30\)"),
+    ],
+)
+def test_bad_n_clusters_are_refused_by_name(value, message):
+    X, _ = _blobs(3, n=30)
+    with pytest.raises(ValueError, match=message):
+        ClusterGAN(value, **tiny()).fit(X)
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [(1, "max_clusters must be >= 2; got 1"), ("20", "max_clusters must be an integer")],
+)
+def test_bad_max_clusters_are_refused_even_with_a_given_k(value, message):
+    X, _ = _blobs(3, n=30)
+    for k in ("auto", 3):
+        with pytest.raises(ValueError, match=message):
+            ClusterGAN(k, max_clusters=value, **tiny()).fit(X)
+
+
+def test_auto_needs_six_samples():
+    X, _ = _blobs(2, n=5)
+    with pytest.raises(ValueError, match=r'n_clusters="auto" needs at least 6 samples.*got n_samp'):
+        ClusterGAN("auto", **tiny()).fit(X)
+
+
+def test_the_estimate_is_saved_and_checked_on_load(tmp_path):
+    X, _ = _blobs(3, n=120)
+    model = ClusterGAN("auto", max_clusters=6, **tiny(max_epochs=1)).fit(X)
+    model.save(tmp_path / "model.safetensors")
+    loaded = ganclust.load(tmp_path / "model.safetensors")
+    assert loaded.n_clusters_ == model.n_clusters_
+    assert loaded.n_clusters_scores_ == model.n_clusters_scores_
+    assert loaded.get_params()["n_clusters"] == "auto"
+    assert np.array_equal(loaded.predict(X), model.predict(X))
+    # an estimate that names another K than the networks' is not this model's
+    other = 2 if model.n_clusters_ != 2 else 3
+
+    def edit(meta, tensors):
+        meta["n_clusters_estimate"]["n_clusters"] = other
+
+    bad = rewrite_model(tmp_path / "model.safetensors", tmp_path / "bad.safetensors", edit)
+    with pytest.raises(ValueError, match=f"n_clusters_estimate says K={other}"):
+        ganclust.load(bad)
+
+
+def test_an_estimate_round_trips_through_json_and_refuses_bad_json():
+    estimate = KEstimate(3, np.array([2, 3, 4]), np.array([0.5, 0.8, 0.6]), np.zeros(3))
+    again = KEstimate.from_json(json.loads(json.dumps(estimate.to_json())))
+    assert again.n_clusters == 3 and again.score_of_k() == {2: 0.5, 3: 0.8, 4: 0.6}
+    bad = estimate.to_json() | {"n_clusters": 7}
+    with pytest.raises(ValueError, match="include its estimate"):
+        KEstimate.from_json(bad)
+
+
+def test_the_cli_takes_auto_and_says_what_it_chose(tmp_path, capsys):
+    X, y = _blobs(3, n=90)
+    np.savez(tmp_path / "blobs.npz", X=X, y=y)
+    out = tmp_path / "run"
+    argv = ["fit", "--data", str(tmp_path / "blobs.npz"), "--n-clusters", "auto"]
+    argv += ["--max-clusters", "6", "--out", str(out), "--max-epochs", "1", "--device", "cpu"]
+    assert main([*argv, "--option", "width=8", "--option", "refine=0"]) == 0
+    printed = capsys.readouterr().out
+    run = json.loads((out / "run.json").read_text())
+    k = run["n_clusters"]
+    assert run["n_clusters_estimate"]["n_clusters"] == k
+    assert run["n_clusters_estimate"]["candidates"] == [2, 3, 4, 5, 6]
+    assert f"n_clusters=auto chose K={k} of 2..6" in printed
+    assert len(run["cluster_sizes"]) == k
