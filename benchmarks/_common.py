@@ -70,6 +70,13 @@ def load_named(name: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray] | None
         # K unit-variance 10-D Gaussians with the overlapping mixture's spread of means
         X, y, _ = gaussian_mixture(seed, n_samples=300 * int(name[9:]), k=int(name[9:]))
         return X, y
+    if name.startswith("blobs-k"):
+        from sklearn.datasets import make_blobs
+
+        # K well-separated unit-variance 10-D Gaussians, 300 samples each
+        k = int(name[7:])
+        X, y = make_blobs(300 * k, n_features=10, centers=k, cluster_std=1.0, random_state=seed)
+        return X.astype(np.float32), y
     if name.startswith("blobs"):
         from sklearn.datasets import make_blobs
 
@@ -114,8 +121,15 @@ def _mnist_pca50(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return PCA(50, random_state=0).fit_transform(flat).astype(np.float32), y
 
 
+def _mnist5(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST-10k's digits 0 to 4 (about 5,100 images): a set with another number of classes."""
+    keep = y < 5
+    return X[keep], y[keep]
+
+
 # the protocol's stand-ins for unseen data, derived from MNIST-10k
 DERIVED = {
+    "mnist5": _mnist5,
     "mnist16": _mnist16,
     "mnist-imbalanced": _mnist_imbalanced,
     "mnist-pca50": _mnist_pca50,

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import ast
 import dataclasses
+import sys
 import time
 import warnings
 
@@ -115,6 +116,11 @@ def parse_overrides(items: list[str]) -> dict[str, dict[str, object]]:
 
 
 def main() -> None:
+    if "--auto-k" in sys.argv:  # n_clusters="auto": benchmarks/auto_k.py, with its own flags
+        import auto_k
+
+        sys.argv.remove("--auto-k")
+        return auto_k.main()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=["digits", "mnist10k", "blobs", "mixture"])
     parser.add_argument("--methods", nargs="+", default=["clustergan", "kmeans", "gmm"])

@@ -8,6 +8,7 @@ estimated K is exactly the fit at that K, and the messages for values it refuses
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -127,7 +128,9 @@ def test_the_estimate_is_saved_and_checked_on_load(tmp_path):
     other = 2 if model.n_clusters_ != 2 else 3
 
     def edit(meta, tensors):
-        meta["n_clusters_estimate"]["n_clusters"] = other
+        estimate = meta["n_clusters_estimate"]
+        for part in (estimate, estimate["data_map"], estimate["features"]):
+            part["n_clusters"] = other
 
     bad = rewrite_model(tmp_path / "model.safetensors", tmp_path / "bad.safetensors", edit)
     with pytest.raises(ValueError, match=f"n_clusters_estimate says K={other}"):
@@ -138,9 +141,14 @@ def test_an_estimate_round_trips_through_json_and_refuses_bad_json():
     estimate = KEstimate(3, np.array([2, 3, 4]), np.array([0.5, 0.8, 0.6]), np.zeros(3))
     again = KEstimate.from_json(json.loads(json.dumps(estimate.to_json())))
     assert again.n_clusters == 3 and again.score_of_k() == {2: 0.5, 3: 0.8, 4: 0.6}
-    bad = estimate.to_json() | {"n_clusters": 7}
+    second = KEstimate(4, np.array([2, 3, 4]), np.array([0.5, 0.6, 0.7]), np.zeros(3))
+    both = KEstimate.from_json(json.loads(json.dumps(replace(estimate, features=second).to_json())))
+    assert both.n_clusters == 3 and both.chosen == 4 and both.score_of_k()[4] == 0.7
+    with pytest.raises(ValueError, match="must be its last look's"):
+        KEstimate.from_json(estimate.to_json() | {"n_clusters": 4})
+    look = estimate.to_json()["data_map"] | {"n_clusters": 7}
     with pytest.raises(ValueError, match="include its estimate"):
-        KEstimate.from_json(bad)
+        KEstimate.from_json(estimate.to_json() | {"data_map": look, "n_clusters": 7})
 
 
 def test_the_cli_takes_auto_and_says_what_it_chose(tmp_path, capsys):
@@ -154,6 +162,7 @@ def test_the_cli_takes_auto_and_says_what_it_chose(tmp_path, capsys):
     run = json.loads((out / "run.json").read_text())
     k = run["n_clusters"]
     assert run["n_clusters_estimate"]["n_clusters"] == k
-    assert run["n_clusters_estimate"]["candidates"] == [2, 3, 4, 5, 6]
+    assert run["n_clusters_estimate"]["data_map"]["candidates"] == [2, 3, 4, 5, 6]
+    assert run["n_clusters_estimate"]["features"]["n_clusters"] == k
     assert f"n_clusters=auto chose K={k} of 2..6" in printed
     assert len(run["cluster_sizes"]) == k

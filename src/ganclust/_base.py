@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +20,15 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _checkpoint, _state
-from ._fit import LOW_QUALITY, Initialisations, fit_initialisations, small_clusters
+from ._fit import Initialisations, fit_initialisations
+from ._fit_warnings import (  # noqa: F401 (the warning classes are re-exported)
+    ClusterCollapseWarning,
+    ClusterQualityWarning,
+    DivergenceWarning,
+    warn_collapse,
+    warn_quality,
+    warn_rollbacks,
+)
 from ._params import Rule
 from ._resume import CheckpointStore, fingerprint
 from ._sampling import draw_and_keep, wanted_clusters
@@ -30,20 +37,8 @@ from ._state import FittedState
 from .inference import batched
 from .latent import sample_latent
 from .methods import METHODS, Method
-from .n_clusters import decide_k
+from .n_clusters import decide_k, second_look
 from .preprocess import Preprocessor, check_sample_shape, input_dtype_of
-
-
-class ClusterCollapseWarning(UserWarning):
-    """A fitted model leaves one or more clusters empty or nearly empty."""
-
-
-class ClusterQualityWarning(UserWarning):
-    """The refinement's t-SNE maps disagree on one or more clusters (``cluster_quality_``)."""
-
-
-class DivergenceWarning(UserWarning):
-    """Training diverged and was rolled back with a lower learning rate (see ``history_``)."""
 
 
 class _Events:
@@ -114,27 +109,33 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         X = self._validate(X, reset=True)
         preprocessor = Preprocessor.fit(X, dtype)
         data = preprocessor.to_tensor(X)
-        params, view, estimate = self._decided_k(data, checkpoint_dir)
-        settings = resolve(params, self._method_name, preprocessor, len(X))
-        settings, store = self._checkpoints(settings, data, checkpoint_dir)
-        progress = self._progress_factory(settings.n_init, callback)
-        inits = fit_initialisations(settings, data, progress, store, view)
+        params, view, estimate = decide_k(
+            self.get_params(), self._method_name, data, checkpoint_dir
+        )
+        settings, inits, store = self._fit_at(
+            params, preprocessor, data, checkpoint_dir, view, callback
+        )
+        if estimate is not None:  # a second look at K, on the learned features (see n_clusters)
+            estimate = second_look(data, self._method_name, params, inits, estimate)
+            if estimate.chosen != settings.n_clusters:  # trained again, without checkpoints
+                params = {**params, "n_clusters": estimate.chosen}
+                settings, inits, _ = self._fit_at(params, preprocessor, data, None, view, callback)
         self._set_state(_state.from_fit(settings, preprocessor, data, inits, estimate))
-        self._warn_collapse(inits)
-        self._warn_quality()
-        self._warn_rollbacks(inits)
+        name = type(self).__name__
+        warn_collapse(name, self.cluster_sizes_, len(inits.runs))
+        warn_quality(name, self.cluster_quality_)
+        warn_rollbacks(name, inits)
         if store is not None:
             store.finish(keep_checkpoint)
         return self
 
-    def _decided_k(self, data: torch.Tensor, folder: Any):
-        """The parameters with ``n_clusters="auto"`` decided, the map read, and the estimate."""
-        params = self.get_params()
-        if params["n_clusters"] != "auto":
-            return params, None, None
-        resumed = folder is not None and self.random_state is None  # see _checkpoints
-        saved = CheckpointStore(folder, {}).saved_seed() if resumed else None
-        return decide_k(params, self._method_name, data, saved)
+    def _fit_at(self, params: dict[str, Any], pre: Preprocessor, data: torch.Tensor, folder: Any,
+                view: Any, callback: Any) -> tuple[Settings, Initialisations, Any]:  # fmt: skip
+        """Resolve the settings at ``params``' K and train the initialisations."""
+        settings = resolve(params, self._method_name, pre, len(data))
+        settings, store = self._checkpoints(settings, data, folder)
+        progress = self._progress_factory(settings.n_init, callback)
+        return settings, fit_initialisations(settings, data, progress, store, view), store
 
     def _checkpoints(self, settings: Settings, data: torch.Tensor, folder: Any):
         """The fit's checkpoint store, and its settings with a resumed fit's drawn seed."""
@@ -146,19 +147,6 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             settings = dataclasses.replace(settings, seed=saved)
         store.print = fingerprint(data, settings.to_json())
         return settings, store
-
-    def _warn_rollbacks(self, inits: Initialisations) -> None:
-        # any initialisation's: a rollback in one that was not kept still changed the choice
-        rollbacks = [row for run in inits.runs for row in run.result.history if "rollback" in row]
-        if rollbacks:
-            last = rollbacks[-1]
-            warnings.warn(
-                f"{type(self).__name__}: training diverged {len(rollbacks)} time(s) "
-                f"({last['rollback']}) and was rolled back to the start of its epoch; the "
-                f"learning rate was lowered to {last['learning_rate']:g}",
-                DivergenceWarning,
-                stacklevel=3,
-            )
 
     def _set_state(self, state: FittedState) -> None:
         """The one writer of the fitted attributes."""
@@ -217,32 +205,6 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         if not reset:
             check_sample_shape(X, self.preprocessor_.input_shape, type(self).__name__)
         return X
-
-    def _warn_collapse(self, inits: Initialisations) -> None:
-        small = small_clusters(self.cluster_sizes_)
-        if len(small):
-            sizes = ", ".join(f"{k} ({self.cluster_sizes_[k]} samples)" for k in small)
-            warnings.warn(
-                f"{type(self).__name__}: cluster(s) {sizes} are empty or nearly empty out of "
-                f"{len(self.labels_)} samples after {len(inits.runs)} initialisation(s); try "
-                "n_init > 1, more epochs or fewer clusters",
-                ClusterCollapseWarning,
-                stacklevel=3,
-            )
-
-    def _warn_quality(self) -> None:
-        quality = self.cluster_quality_
-        low = np.flatnonzero(quality < LOW_QUALITY)  # NaN (unmeasured) compares False
-        if len(low):
-            named = ", ".join(f"{k} ({quality[k]:.2f})" for k in low)
-            warnings.warn(
-                f"{type(self).__name__}: the refinement's t-SNE maps disagree on cluster(s) "
-                f"{named}: each may be two groups merged, or one group split with another "
-                f"cluster (a quality of 1 is full agreement; see cluster_quality_); try "
-                "n_init > 1, or another n_clusters",
-                ClusterQualityWarning,
-                stacklevel=3,
-            )
 
     # ---------------------------------------------------------------- read-out
     def _prepare(self, X: Any) -> torch.Tensor:

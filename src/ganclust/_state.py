@@ -113,6 +113,8 @@ def from_fit(
     )
     labels = proba.argmax(dim=1).numpy().astype(np.int64)
     seconds = {"read_out": round(time.perf_counter() - started, 3)}
+    if estimate is not None:
+        seconds["n_clusters"] = estimate.seconds
     for run in inits.runs:
         for phase, value in run.seconds.items():
             seconds[phase] = round(seconds.get(phase, 0.0) + value, 3)
@@ -233,8 +235,8 @@ def _estimate(value: Any, k: int) -> KEstimate | None:
     if value is None:
         return None
     estimate = KEstimate.from_json(value)
-    if estimate.n_clusters != k:
-        raise ValueError(f"n_clusters_estimate says K={estimate.n_clusters}; the model has {k}")
+    if estimate.chosen != k:
+        raise ValueError(f"n_clusters_estimate says K={estimate.chosen}; the model has {k}")
     return estimate
 
 

@@ -1,64 +1,95 @@
 """``n_clusters="auto"``: the number of clusters, estimated from the data without labels.
 
-K is read from the map the first pseudo-labels come from (:func:`ganclust.pseudo_labels.manifold`):
-for every candidate K, a K-component Gaussian mixture partitions random halves of the map, and the
-partition's silhouette on the map is measured. The estimate is the smallest K whose mean
-silhouette is within one standard error of the best one (the "one standard error" rule of the
-gap statistic): on a t-SNE map, the islands of a cluster that is really two styles of one class
-(two ways of writing a 7) add a little silhouette, within the noise, and the rule does not follow
-them. The first round then uses the same map, so "auto" adds the mixtures' cost and no second
-t-SNE. Why the map and not the learned features: see ``docs/method.md``.
+K is estimated twice, each time on a 2-D t-SNE map. For every candidate K, k-means partitions
+random halves of the map and the partition's silhouette on the map is measured; the estimate is
+the smallest K whose mean silhouette is within one standard error of the best one (the gap
+statistic's "one standard error" rule), so that a cluster split into two styles of one class,
+which adds a little silhouette within the noise, is not followed.
+
+1. **The data's map**: the map the first pseudo-labels come from
+   (:func:`ganclust.pseudo_labels.manifold`). The first round reads the same map, so this look
+   costs the k-means fits and no second t-SNE.
+2. **The learned features' map**, once the fit at that K is trained: the features separate the
+   classes better than the data (on MNIST-10k the data's map says 11, the features of the fit at
+   11 say 10). If the second look names another K, the fit is trained once more at that K, from
+   the same first map; it is then exactly the fit at that K given. So "auto" costs at most about
+   two fits. Measured in ``docs/method.md`` ("How many clusters").
 """
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
 
-from .pseudo_labels import Manifold, manifold
+from .pseudo_labels import CONSENSUS_ITERATIONS, CONSENSUS_SAMPLES, Manifold, embed, manifold
 
 # partitions per candidate K (each of a random half of the map), whose silhouettes give the mean
 # and its standard error
 K_SUBSAMPLES = 5
 # the points each partition reads, at most (a half of the map below twice this)
-K_SUBSAMPLE_SIZE = 3000
-# restarts of each candidate's mixture
+K_SUBSAMPLE_SIZE = 2000
+# restarts of each candidate's k-means
 K_RESTARTS = 2
-CRITERION = "silhouette of a Gaussian mixture on the t-SNE map; smallest K within 1 SE of the best"
+CRITERION = "silhouette of k-means on a t-SNE map; the smallest K within 1 SE of the best"
 
 
 @dataclass(frozen=True)
 class KEstimate:
-    """The number of clusters ``n_clusters="auto"`` chose, and the evidence for it.
+    """How ``n_clusters="auto"`` chose K: one look at a map, and the evidence for it.
 
     Attributes
     ----------
     n_clusters : int
-        The estimate.
+        This look's estimate.
     candidates : numpy.ndarray of shape (n_candidates,)
         Every K considered, from 2 up to ``max_clusters``.
     scores : numpy.ndarray of shape (n_candidates,)
         Each candidate's mean silhouette (higher is better).
     errors : numpy.ndarray of shape (n_candidates,)
         The standard error of each mean, over ``K_SUBSAMPLES`` partitions.
+    seconds : float
+        Wall-clock seconds of the looks (a fit's ``phase_seconds_["n_clusters"]``).
+    features : KEstimate or None
+        The second look, on the learned features of the fit at ``n_clusters``; its estimate is
+        the K the model has.
     """
 
     n_clusters: int
     candidates: np.ndarray
     scores: np.ndarray
     errors: np.ndarray
+    seconds: float = 0.0
+    features: KEstimate | None = None
+
+    @property
+    def chosen(self) -> int:
+        """The K the model was fitted with: the last look's estimate."""
+        return self.features.chosen if self.features is not None else self.n_clusters
 
     def score_of_k(self) -> dict[int, float]:
-        """``{K: mean silhouette}`` for every candidate."""
+        """``{K: mean silhouette}`` of the last look, for every candidate."""
+        if self.features is not None:
+            return self.features.score_of_k()
         return {int(k): float(s) for k, s in zip(self.candidates, self.scores, strict=True)}
 
     def to_json(self) -> dict[str, Any]:
         """The estimate as plain JSON values (the model file and ``run.json``)."""
         return {
-            "n_clusters": int(self.n_clusters),
+            "n_clusters": int(self.chosen),
             "criterion": CRITERION,
+            "data_map": self._look(),
+            "features": self.features._look() if self.features is not None else None,
+            "seconds": float(self.seconds),
+        }
+
+    def _look(self) -> dict[str, Any]:
+        return {
+            "n_clusters": int(self.n_clusters),
             "candidates": [int(k) for k in self.candidates],
             "scores": [float(s) for s in self.scores],
             "errors": [float(e) for e in self.errors],
@@ -73,53 +104,131 @@ class KEstimate:
         ValueError
             If ``data`` is not what :meth:`to_json` writes.
         """
-        if not isinstance(data, dict):
-            raise ValueError("n_clusters_estimate must be an object")
-        k, candidates = data.get("n_clusters"), data.get("candidates")
-        scores, errors = data.get("scores"), data.get("errors")
-        lists = (candidates, scores, errors)
-        if type(k) is not int or not all(isinstance(v, list) for v in lists):
-            raise ValueError("n_clusters_estimate must hold n_clusters and three lists")
-        if not len(candidates) == len(scores) == len(errors) or k not in candidates:
-            raise ValueError("n_clusters_estimate's lists must match and include its estimate")
-        if not all(type(c) is int and c >= 2 for c in candidates):
-            raise ValueError("n_clusters_estimate's candidates must be integers >= 2")
-        numbers = [*scores, *errors]
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers):
-            raise ValueError("n_clusters_estimate's scores and errors must be numbers")
-        return cls(k, np.array(candidates), np.array(scores, float), np.array(errors, float))
+        if not isinstance(data, dict) or not isinstance(data.get("data_map"), dict):
+            raise ValueError("n_clusters_estimate must be an object with a data_map")
+        features = data.get("features")
+        second = _look_from_json(features) if features is not None else None
+        first = dataclasses.replace(_look_from_json(data["data_map"]), features=second)
+        seconds = data.get("seconds", 0.0)
+        if not _is_number(seconds) or first.chosen != data.get("n_clusters"):
+            raise ValueError("n_clusters_estimate's n_clusters must be its last look's")
+        return dataclasses.replace(first, seconds=float(seconds))
+
+
+def _look_from_json(data: Any) -> KEstimate:
+    if not isinstance(data, dict):
+        raise ValueError("each look of n_clusters_estimate must be an object")
+    k, candidates = data.get("n_clusters"), data.get("candidates")
+    scores, errors = data.get("scores"), data.get("errors")
+    lists = (candidates, scores, errors)
+    if type(k) is not int or not all(isinstance(v, list) for v in lists):
+        raise ValueError("each look of n_clusters_estimate must hold n_clusters and three lists")
+    if not len(candidates) == len(scores) == len(errors) or k not in candidates:
+        raise ValueError("n_clusters_estimate's lists must match and include its estimate")
+    if not all(type(c) is int and c >= 2 for c in candidates):
+        raise ValueError("n_clusters_estimate's candidates must be integers >= 2")
+    if not all(_is_number(v) for v in [*scores, *errors]):
+        raise ValueError("n_clusters_estimate's scores and errors must be numbers")
+    return KEstimate(k, np.array(candidates), np.array(scores, float), np.array(errors, float))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def decide_k(
-    params: dict[str, Any], method: str, data: Any, seed: int | None = None
-) -> tuple[dict[str, Any], Manifold | None, KEstimate]:
-    """Estimate ``n_clusters="auto"``: the parameters with K decided, the map, and why.
+    params: dict[str, Any], method: str, data: torch.Tensor, folder: Any = None
+) -> tuple[dict[str, Any], Manifold | None, KEstimate | None]:
+    """The first look: the parameters with K decided, the map it read, and the estimate.
 
-    The estimate reads the map the first initialisation's pseudo-labels come from, with that
-    run's seed, and hands it on (None where the first round reads the data otherwise), so that
-    "auto" computes no second t-SNE: a fit at the estimated K is the fit at that K given.
+    The look reads the map the first initialisation's pseudo-labels come from, with that run's
+    seed, and hands it on (None where the first round reads the data otherwise). Parameters
+    without ``n_clusters="auto"`` come back as they are, with no map and no estimate.
 
     Parameters
     ----------
     params : dict
-        The estimator's ``get_params()``, with ``n_clusters="auto"``.
+        The estimator's ``get_params()``.
     method : str
         The estimator's method.
     data : torch.Tensor
         The preprocessed training data.
-    seed : int, optional
-        The fit's seed where it is already known (a resumed fit's); else drawn from
-        ``random_state``, and returned in the parameters so that the fit uses the same one.
+    folder : path, optional
+        The fit's checkpoint folder: a fit without a ``random_state`` that resumes there takes
+        the seed its first attempt drew. The seed is returned in the parameters, so that the
+        fit uses the one the estimate did.
     """
+    from ._resume import CheckpointStore
     from ._settings import check_fit, fit_seed, seeds_of
 
+    if params["n_clusters"] != "auto":
+        return params, None, None
+    started = time.perf_counter()
     opts = check_fit(params, method, len(data))
+    resumed = folder is not None and params["random_state"] is None
+    seed = CheckpointStore(folder, {}).saved_seed() if resumed else None
     seed = fit_seed(params["random_state"]) if seed is None else seed
     first = seeds_of(seed, params["n_init"])[0][0]
     view = manifold(data, "tsne", first)
     estimate = estimate_n_clusters(view, params["max_clusters"], first)
+    estimate = dataclasses.replace(estimate, seconds=round(time.perf_counter() - started, 3))
     params = {**params, "n_clusters": estimate.n_clusters, "random_state": seed}
     return params, view if opts["init"] == "tsne" else None, estimate
+
+
+def second_look(
+    data: torch.Tensor, method: str, params: dict[str, Any], inits: Any, estimate: KEstimate
+) -> KEstimate:
+    """The second look at K, on the learned features of the kept run of the fit at the first.
+
+    Parameters
+    ----------
+    data : torch.Tensor
+        The preprocessed training data.
+    method : str
+        The estimator's method.
+    params : dict
+        The parameters :func:`decide_k` returned.
+    inits : Initialisations
+        The fit at the first look's K.
+    estimate : KEstimate
+        The first look.
+
+    Returns
+    -------
+    KEstimate
+        Both looks; where ``chosen`` is not the first look's K, the caller fits again at it.
+    """
+    from .inference import batched
+    from .methods import METHODS
+
+    started = time.perf_counter()
+    nets = inits.best.result.nets
+    device = next(nets.parameters()).device
+    features = batched(METHODS[method].features, nets, data.to(device))
+    seed = inits.selection_seed
+    look = estimate_n_clusters(features_view(features, seed), params["max_clusters"], seed)
+    seconds = estimate.seconds + time.perf_counter() - started
+    return dataclasses.replace(estimate, features=look, seconds=round(seconds, 3))
+
+
+def features_view(features: torch.Tensor, seed: int) -> Manifold:
+    """The t-SNE map of (a subsample of) standardised learned features, as the refinement
+    draws each of its maps."""
+    from sklearn.decomposition import PCA
+
+    values = features.detach().cpu().double()
+    values = ((values - values.mean(dim=0)) / (values.std(dim=0) + 1e-8)).numpy()
+    rng = np.random.default_rng(seed)
+    chosen = np.arange(len(values))
+    if len(values) > CONSENSUS_SAMPLES:
+        chosen = np.sort(rng.choice(len(values), CONSENSUS_SAMPLES, replace=False))
+    reduced = values[chosen]
+    if reduced.shape[1] > 50 and len(reduced) > 50:
+        reduced = PCA(50, random_state=seed).fit_transform(reduced)
+    if len(reduced) < 100:  # as the first read-out: too few samples for a t-SNE map
+        return Manifold(chosen, reduced, is_map=False)
+    return Manifold(chosen, embed(reduced, seed, CONSENSUS_ITERATIONS), is_map=True)
 
 
 def candidates_for(max_clusters: int, n_samples: int) -> np.ndarray:
@@ -128,13 +237,12 @@ def candidates_for(max_clusters: int, n_samples: int) -> np.ndarray:
 
 
 def estimate_n_clusters(view: Manifold, max_clusters: int, seed: int) -> KEstimate:
-    """Estimate K from the first read-out's view of the data.
+    """Estimate K from a map: the smallest K within one standard error of the best silhouette.
 
     Parameters
     ----------
     view : Manifold
-        The t-SNE map of the training data (or, below 100 samples, its PCA values, which are
-        partitioned by k-means instead of a mixture).
+        A t-SNE map (or, below 100 samples, PCA values).
     max_clusters : int
         The largest candidate.
     seed : int
@@ -147,7 +255,7 @@ def estimate_n_clusters(view: Manifold, max_clusters: int, seed: int) -> KEstima
     Raises
     ------
     ValueError
-        If the data has fewer than 3 samples (no K between 2 and n - 1 exists).
+        If the map has fewer than 6 points (no two K between 2 and half of them less one).
     """
     from sklearn.metrics import silhouette_score
 
@@ -164,7 +272,7 @@ def estimate_n_clusters(view: Manifold, max_clusters: int, seed: int) -> KEstima
     for draw in range(K_SUBSAMPLES):
         half = rng.choice(len(points), size, replace=False)
         for column, k in enumerate(candidates):
-            labels = _partition(points[half], int(k), seed + draw, view.is_map)
+            labels = _kmeans(points[half], int(k), seed + draw)
             # a partition that left fewer than two clusters separates nothing
             one = len(np.unique(labels)) < 2
             silhouettes[draw, column] = -1.0 if one else silhouette_score(points[half], labels)
@@ -175,11 +283,9 @@ def estimate_n_clusters(view: Manifold, max_clusters: int, seed: int) -> KEstima
     return KEstimate(int(candidates[within[0]]), candidates, scores, errors)
 
 
-def _partition(points: np.ndarray, k: int, seed: int, is_map: bool) -> np.ndarray:
-    if not is_map:
-        from sklearn.cluster import KMeans
+def _kmeans(points: np.ndarray, k: int, seed: int) -> np.ndarray:
+    # k-means, not the first round's mixture: on the t-SNE maps of docs/method.md both chose
+    # the same K, and k-means costs a fraction of a 20-component mixture
+    from sklearn.cluster import KMeans
 
-        return KMeans(k, n_init=K_RESTARTS, random_state=seed).fit_predict(points)
-    from sklearn.mixture import GaussianMixture
-
-    return GaussianMixture(k, n_init=K_RESTARTS, random_state=seed).fit_predict(points)
+    return KMeans(k, n_init=K_RESTARTS, random_state=seed).fit_predict(points)

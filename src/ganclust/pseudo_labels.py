@@ -87,7 +87,7 @@ def manifold(x: torch.Tensor, init: str, seed: int) -> Manifold:
         reduced = PCA(50, random_state=seed).fit_transform(reduced)
     if init == "kmeans" or len(reduced) < MIN_TSNE_SAMPLES:
         return Manifold(chosen, reduced, is_map=False)
-    return Manifold(chosen, _embed(reduced, seed, TSNE_ITERATIONS), is_map=True)
+    return Manifold(chosen, embed(reduced, seed, TSNE_ITERATIONS), is_map=True)
 
 
 def pseudo_labels(
@@ -254,7 +254,7 @@ def _map_labels(reduced: np.ndarray, n_clusters: int, seed: int) -> np.ndarray:
     """One consensus map's clusters (k-means where there are too few samples for t-SNE)."""
     if len(reduced) < MIN_TSNE_SAMPLES:
         return _kmeans(reduced, n_clusters, seed)
-    embedded = _embed(reduced, seed, CONSENSUS_ITERATIONS)
+    embedded = embed(reduced, seed, CONSENSUS_ITERATIONS)
     return _mixture_posterior(embedded, n_clusters, seed).argmax(axis=1)
 
 
@@ -264,7 +264,7 @@ def _kmeans(points: np.ndarray, n_clusters: int, seed: int) -> np.ndarray:
     return KMeans(n_clusters, n_init=10, random_state=seed).fit_predict(points)
 
 
-def _embed(reduced: np.ndarray, seed: int, iterations: int) -> np.ndarray:
+def embed(reduced: np.ndarray, seed: int, iterations: int) -> np.ndarray:
     """The 2-D t-SNE map of ``reduced`` (from a PCA start)."""
     from sklearn.manifold import TSNE
 

@@ -156,20 +156,22 @@ def _overview(run: dict[str, Any]) -> str:
 
 
 def _k_estimate(estimate: Any) -> str:
-    """How n_clusters="auto" chose K: every candidate's silhouette, the chosen one marked."""
+    """How n_clusters="auto" chose K: every candidate's silhouette in each look, marked."""
     if not estimate:
         return ""
-    chosen = estimate["n_clusters"]
-    columns = (estimate["candidates"], estimate["scores"], estimate["errors"])
-    rows = [
-        (f"{k}{' (chosen)' if k == chosen else ''}", f"{s:.3f} ± {e:.3f}")
-        for k, s, e in zip(*columns, strict=True)
-    ]
-    return (
-        f"<h3>Number of clusters: estimated K={chosen}</h3>"
-        f"<p>{esc(estimate['criterion'])} (mean ± standard error over random halves).</p>"
-        + parts.table(["K", "silhouette"], rows, "settings")
-    )
+    parts_ = [f"<h3>Number of clusters: estimated K={estimate['n_clusters']}</h3>"]
+    parts_.append(f"<p>{esc(estimate['criterion'])} (mean ± standard error over random halves)</p>")
+    for name, look in (("the data's map", estimate["data_map"]), ("the learned features' map",
+                       estimate.get("features"))):  # fmt: skip
+        if not look:
+            continue
+        columns = (look["candidates"], look["scores"], look["errors"])
+        rows = [
+            (f"{k}{' (its estimate)' if k == look['n_clusters'] else ''}", f"{s:.3f} ± {e:.3f}")
+            for k, s, e in zip(*columns, strict=True)
+        ]
+        parts_.append(f"<p>On {name}:</p>" + parts.table(["K", "silhouette"], rows, "settings"))
+    return "".join(parts_)
 
 
 def _warnings(model: Any, run: dict[str, Any], labels: np.ndarray, y: np.ndarray | None) -> str:

@@ -300,8 +300,13 @@ def summary(run: dict[str, Any], path: Path, files: list[str]) -> str:
 
 
 def k_estimate_line(estimate: dict[str, Any]) -> str:
-    """One line on how ``n_clusters="auto"`` chose K: the estimate, and its rivals' scores."""
-    k = estimate["n_clusters"]
-    scored = sorted(zip(estimate["scores"], estimate["candidates"], strict=True), reverse=True)[:3]
-    rivals = ", ".join(f"K={c}: {s:.3f}" for s, c in scored)
-    return f"n_clusters=auto chose K={k} of 2..{max(estimate['candidates'])} (silhouette {rivals})"
+    """One line on how ``n_clusters="auto"`` chose K: each look's estimate and best scores."""
+    looks = [("data map", estimate["data_map"]), ("learned features", estimate.get("features"))]
+    said = []
+    for name, look in looks:
+        if look:
+            best = sorted(zip(look["scores"], look["candidates"], strict=True), reverse=True)[:2]
+            scores = ", ".join(f"{c}: {s:.3f}" for s, c in best)
+            said.append(f"{name} K={look['n_clusters']} (silhouette {scores})")
+    top = max(estimate["data_map"]["candidates"])
+    return f"n_clusters=auto chose K={estimate['n_clusters']} of 2..{top}: {'; '.join(said)}"

@@ -1,0 +1,171 @@
+"""How well ``n_clusters="auto"`` finds K, without labels, and what it costs.
+
+    python benchmarks/accuracy.py --auto-k                 # every set below, 5 seeds
+    python benchmarks/auto_k.py --estimate-only            # K only: no training
+    python benchmarks/auto_k.py --datasets digits --seeds 5
+
+For each set and seed: the K that "auto" estimates, and (unless ``--estimate-only``) the ACC and
+ARI of the fit at that K and at the true K. Where the estimate is the true K, the auto fit *is*
+the fit at the true K (the estimate shares the first round's map; tests/test_n_clusters.py checks
+that the two give the same labels), so it is not trained twice. The synthetic sets are drawn
+again for every seed. The cost ratio is the auto fit's seconds over those of its fit at the
+estimated K, which is the same computation less the estimate (``phase_seconds_["n_clusters"]``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+from _common import load_named, provenance, summarise, write_results
+
+from ganclust import ClusterGAN
+from ganclust.metrics import evaluate
+from ganclust.n_clusters import decide_k
+from ganclust.preprocess import Preprocessor, input_dtype_of
+
+SETS = [
+    *(f"blobs-k{k}" for k in (3, 5, 10, 20)),
+    *(f"mixture-k{k}" for k in (3, 5, 10, 20)),
+    "digits",
+    "mnist5",
+    "mnist16",
+    "mnist10k",
+]
+# sets where the clusters overlap by design; the issue asks only for ±1 there
+OVERLAPPING = {f"mixture-k{k}" for k in (3, 5, 10, 20)}
+
+
+def estimate_only(X: np.ndarray, seed: int) -> tuple[int, float]:
+    """The K that a default ClusterGAN fit with ``n_clusters="auto"`` would use, and seconds."""
+    model = ClusterGAN("auto", random_state=seed)
+    pre = Preprocessor.fit(model._validate(X, reset=True), input_dtype_of(X))
+    started = time.perf_counter()
+    params, _, estimate = decide_k(model.get_params(), "clustergan", pre.to_tensor(X))
+    return params["n_clusters"], time.perf_counter() - started
+
+
+def fit(X: np.ndarray, k: int | str, seed: int) -> ClusterGAN:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ClusterGAN(k, random_state=seed).fit(X)
+
+
+def one_run(name: str, seed: int, estimate: bool) -> dict[str, object] | None:
+    loaded = load_named(name, seed)
+    if loaded is None:
+        return None
+    X, y = loaded
+    k_true = len(np.unique(y))
+    if estimate:
+        k, seconds = estimate_only(X, seed)
+        return {"seed": seed, "k": k, "k_true": k_true, "estimate_seconds": seconds}
+    started = time.perf_counter()
+    auto = fit(X, "auto", seed)
+    seconds = time.perf_counter() - started
+    at_k = evaluate(y, auto.labels_)
+    estimate_seconds = auto.phase_seconds_["n_clusters"]
+    row: dict[str, object] = {
+        "seed": seed,
+        "k": auto.n_clusters_,
+        "k_true": k_true,
+        "scores": auto.state_.n_clusters_estimate.to_json(),
+        "acc": at_k["acc"],
+        "ari": at_k["ari"],
+        "seconds": seconds,
+        "estimate_seconds": estimate_seconds,
+        "cost_ratio": seconds / (seconds - estimate_seconds),
+    }
+    if auto.n_clusters_ == k_true:
+        row["acc_true_k"], row["ari_true_k"] = at_k["acc"], at_k["ari"]
+    else:
+        true = evaluate(y, fit(X, k_true, seed).labels_)
+        row["acc_true_k"], row["ari_true_k"] = true["acc"], true["ari"]
+    return row
+
+
+def summary_row(name: str, runs: list[dict]) -> dict[str, object]:
+    ks = [r["k"] for r in runs]
+    k_true = runs[0]["k_true"]
+    row: dict[str, object] = {
+        "dataset": name,
+        "k_true": k_true,
+        "seeds": len(runs),
+        "k_estimates": ks,
+        "exact": sum(k == k_true for k in ks),
+        "within_one": sum(abs(k - k_true) <= 1 for k in ks),
+        "runs": runs,
+    }
+    if "acc" in runs[0]:
+        for key in ("acc", "ari", "acc_true_k", "ari_true_k", "cost_ratio"):
+            row[key] = summarise([r[key] for r in runs])
+        row["ari_gap_max"] = max(r["ari_true_k"] - r["ari"] for r in runs)
+    row["estimate_seconds"] = summarise([r["estimate_seconds"] for r in runs])
+    return row
+
+
+def table(rows: list[dict]) -> str:
+    head = "| set | true K | estimates (per seed) | = K | within ±1 |"
+    rule = "|---|---|---|---|---|"
+    fitted = any("acc" in r for r in rows)
+    if fitted:
+        head += " ACC at estimate | ACC at true K | ARI at estimate | ARI at true K |"
+        head += " worst ARI gap | cost ratio |"
+        rule += "---|---|---|---|---|---|"
+    lines = [head, rule]
+
+    def cell(stat: dict[str, float]) -> str:
+        return f"{stat['mean']:.4f} ± {stat['std']:.4f} ({stat['min']:.4f})"
+
+    for r in rows:
+        name = r["dataset"] + (" (overlapping)" if r["dataset"] in OVERLAPPING else "")
+        line = f"| {name} | {r['k_true']} | {', '.join(map(str, r['k_estimates']))} |"
+        line += f" {r['exact']}/{r['seeds']} | {r['within_one']}/{r['seeds']} |"
+        if fitted and "acc" in r:
+            line += f" {cell(r['acc'])} | {cell(r['acc_true_k'])} | {cell(r['ari'])} |"
+            line += f" {cell(r['ari_true_k'])} | {r['ari_gap_max']:+.4f} |"
+            line += f" {r['cost_ratio']['mean']:.2f}x |"
+        elif fitted:
+            line += " | | | | | |"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=SETS)
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument(
+        "--seeds-of", nargs="*", default=[], help="NAME=N: fewer (or more) seeds for one set"
+    )
+    parser.add_argument("--estimate-only", action="store_true", help="estimate K; train nothing")
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args()
+    out = args.out or ("auto-k-estimates" if args.estimate_only else "auto-k")
+    origin = provenance()
+    rows = []
+    seeds_of = {name: int(n) for name, n in (item.split("=") for item in args.seeds_of)}
+    for name in args.datasets:
+        runs = []
+        for seed in range(seeds_of.get(name, args.seeds)):
+            run = one_run(name, seed, args.estimate_only)
+            if run is None:
+                break
+            runs.append(run)
+            print(
+                f"{name:12s} seed {seed}: K={run['k']} (true {run['k_true']})"
+                + (f" ACC {run['acc']:.4f} ARI {run['ari']:.4f}" if "acc" in run else "")
+                + f" estimate {run['estimate_seconds']:.1f} s",
+                flush=True,
+            )
+            summary = summary_row(name, runs)
+            rows = [r for r in rows if r["dataset"] != name] + [summary]
+            payload = {"provenance": origin, "seeds": args.seeds, "rows": rows}
+            write_results(out, payload, table(rows))
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
