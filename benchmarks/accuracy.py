@@ -12,6 +12,7 @@ GMM (scikit-learn), openTSNE + GMM and UMAP + GMM (the ``bench`` extra: umap-lea
     # mixture-k5 / -k10 / -k20 (Gaussian mixtures of K components)
     python benchmarks/accuracy.py --datasets digits --methods clustergan kmeans --seeds 3
     python benchmarks/accuracy.py --set "clustergan.options={'refine': 0}" --out quick
+    python benchmarks/accuracy.py --auto-k  # n_clusters="auto": benchmarks/auto_k.py's flags
 
 Writes benchmarks/results/<out>.json and .md.
 """

@@ -181,7 +181,7 @@ def test_known_labels_without_n_clusters_are_counted(tmp_path, capsys):
     note = capsys.readouterr().err.splitlines()[0]
     assert note == (
         "ganclust fit: note: the labels have 3 classes; fitting the default 10 clusters "
-        "(--n-clusters 3 for one each)"
+        "(--n-clusters 3 for one each, or --n-clusters auto to estimate K without the labels)"
     )
     for extra in (["--n-clusters", "4"], ["--quiet"]):
         assert main([*argv, *extra]) == 2

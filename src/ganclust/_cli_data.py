@@ -108,7 +108,10 @@ def note_classes(y: np.ndarray | None, args: argparse.Namespace, default_k: int)
     if n_classes == default_k:
         advice = f"as many as the default {default_k} clusters"
     else:
-        advice = f"fitting the default {default_k} clusters (--n-clusters {n_classes} for one each)"
+        advice = (
+            f"fitting the default {default_k} clusters (--n-clusters {n_classes} for one each, "
+            "or --n-clusters auto to estimate K without the labels)"
+        )
     print(f"ganclust fit: note: the labels have {n_classes} classes; {advice}", file=sys.stderr)
 
 
