@@ -8,9 +8,9 @@ For each set and seed: the K that "auto" estimates, and (unless ``--estimate-onl
 ARI of the fit at that K and at the true K. Where the estimate is the true K, the auto fit *is*
 the fit at the true K (the estimate shares the first round's map; tests/test_n_clusters.py checks
 that the two give the same labels), so it is not trained twice. The synthetic sets are drawn
-again for every seed. The cost ratio is the auto fit's seconds (both looks, and both fits where the looks
-disagree) over those of the fit at the chosen K alone, which is the fixed-K fit: the sum of its
-``phase_seconds_`` without the looks' ``"n_clusters"``.
+again for every seed. The cost ratio is the auto fit's seconds (both looks, and both fits
+where the looks disagree) over those of the fit at the chosen K alone, which is the fixed-K
+fit: the sum of its ``phase_seconds_`` without the looks' ``"n_clusters"``.
 """
 
 from __future__ import annotations
