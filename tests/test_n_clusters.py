@@ -19,7 +19,7 @@ from sklearn.datasets import make_blobs
 import ganclust
 from ganclust import ClusterGAN, InfoGAN
 from ganclust.cli import main
-from ganclust.n_clusters import KEstimate, estimate_n_clusters
+from ganclust.n_clusters import FeatureLook, KEstimate, estimate_n_clusters
 from ganclust.pseudo_labels import Manifold
 
 
@@ -166,3 +166,24 @@ def test_the_cli_takes_auto_and_says_what_it_chose(tmp_path, capsys):
     assert run["n_clusters_estimate"]["features"]["n_clusters"] == k
     assert f"n_clusters=auto chose K={k} of 2..6" in printed
     assert len(run["cluster_sizes"]) == k
+
+
+def test_a_second_look_naming_another_k_starts_again_at_it(monkeypatch, tmp_path):
+    X, _ = _blobs(3, n=120)
+    looked = []
+
+    def look(self, nets):  # the learned features, as if they pointed to 4 clusters
+        looked.append(nets)
+        self.look = KEstimate(4, np.arange(2, 7), np.linspace(0.1, 0.5, 5), np.zeros(5))
+        return 4
+
+    monkeypatch.setattr(FeatureLook, "__call__", look)
+    folder = tmp_path / "ckpt"
+    auto = ClusterGAN("auto", max_clusters=6, **tiny(max_epochs=1)).fit(X, checkpoint_dir=folder)
+    assert len(looked) == 1  # once, after the first round of the fit at the first look's K
+    assert auto.n_clusters_ == 4 and auto.state_.n_clusters_estimate.chosen == 4
+    assert auto.n_clusters_scores_[6] == 0.5
+    assert not folder.exists()  # the abandoned fit's checkpoint is gone, and so is the folder
+    fixed = ClusterGAN(4, max_clusters=6, **tiny(max_epochs=1)).fit(X)
+    assert np.array_equal(auto.labels_, fixed.labels_)
+    assert auto.phase_seconds_["n_clusters"] > 0

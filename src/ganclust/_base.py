@@ -20,7 +20,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _checkpoint, _state
-from ._fit import Initialisations, fit_initialisations
+from ._fit import Initialisations, OtherK, fit_initialisations
 from ._fit_warnings import (  # noqa: F401 (the warning classes are re-exported)
     ClusterCollapseWarning,
     ClusterQualityWarning,
@@ -37,7 +37,7 @@ from ._state import FittedState
 from .inference import batched
 from .latent import sample_latent
 from .methods import METHODS, Method
-from .n_clusters import decide_k, second_look
+from .n_clusters import FeatureLook, decide_k
 from .preprocess import Preprocessor, check_sample_shape, input_dtype_of
 
 
@@ -112,14 +112,16 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         params, view, estimate = decide_k(
             self.get_params(), self._method_name, data, checkpoint_dir
         )
-        settings, inits, store = self._fit_at(
-            params, preprocessor, data, checkpoint_dir, view, callback
-        )
-        if estimate is not None:  # a second look at K, on the learned features (see n_clusters)
-            estimate = second_look(data, self._method_name, params, inits, estimate)
-            if estimate.chosen != settings.n_clusters:  # trained again, without checkpoints
-                params = {**params, "n_clusters": estimate.chosen}
-                settings, inits, _ = self._fit_at(params, preprocessor, data, None, view, callback)
+        look = FeatureLook(self._method_name, data, params) if estimate is not None else None
+        try:
+            settings, inits, store = self._fit_at(params, preprocessor, data, checkpoint_dir,
+                                                  view, callback, look)  # fmt: skip
+        except OtherK as other:  # the learned features point to another K: start again at it
+            look.abandoned = other.seconds
+            params = {**params, "n_clusters": other.k}
+            settings, inits, store = self._fit_at(params, preprocessor, data, None, view, callback)
+        if estimate is not None and look is not None:
+            estimate = look.joined(estimate)
         self._set_state(_state.from_fit(settings, preprocessor, data, inits, estimate))
         name = type(self).__name__
         warn_collapse(name, self.cluster_sizes_, len(inits.runs))
@@ -129,13 +131,27 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             store.finish(keep_checkpoint)
         return self
 
-    def _fit_at(self, params: dict[str, Any], pre: Preprocessor, data: torch.Tensor, folder: Any,
-                view: Any, callback: Any) -> tuple[Settings, Initialisations, Any]:  # fmt: skip
+    def _fit_at(
+        self,
+        params: dict[str, Any],
+        pre: Preprocessor,
+        data: torch.Tensor,
+        folder: Any,
+        view: Any,
+        callback: Any,
+        look: Any = None,
+    ) -> tuple[Settings, Initialisations, Any]:
         """Resolve the settings at ``params``' K and train the initialisations."""
         settings = resolve(params, self._method_name, pre, len(data))
         settings, store = self._checkpoints(settings, data, folder)
         progress = self._progress_factory(settings.n_init, callback)
-        return settings, fit_initialisations(settings, data, progress, store, view), store
+        try:
+            inits = fit_initialisations(settings, data, progress, store, view, look)
+        except OtherK:  # the fit at this K is abandoned, and so is its checkpoint
+            if store is not None:
+                store.finish(keep=False)
+            raise
+        return settings, inits, store
 
     def _checkpoints(self, settings: Settings, data: torch.Tensor, folder: Any):
         """The fit's checkpoint store, and its settings with a resumed fit's drawn seed."""

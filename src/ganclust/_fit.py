@@ -30,6 +30,17 @@ LOW_QUALITY = 0.75
 
 # makes a progress callback for (initialisation index, epochs it will train), or gives None
 ProgressFactory = Callable[[int, int], "Callback | None"]
+# n_clusters="auto"'s second look: the K that the first round's trained networks point to
+Look = Callable[[torch.nn.ModuleDict], int]
+
+
+class OtherK(Exception):
+    """The second look of ``n_clusters="auto"`` names another K: the fit starts again at it."""
+
+    def __init__(self, k: int, seconds: float) -> None:
+        super().__init__(f"the learned features point to K={k}")
+        # the seconds the abandoned fit had taken, its look included
+        self.k, self.seconds = k, seconds
 
 
 def small_clusters(sizes: np.ndarray) -> np.ndarray:
@@ -93,6 +104,7 @@ def fit_initialisations(
     progress: ProgressFactory | None = None,
     store: CheckpointStore | None = None,
     view: Manifold | None = None,
+    look: Look | None = None,
 ) -> Initialisations:
     """Train the initialisations and keep the best one.
 
@@ -109,6 +121,9 @@ def fit_initialisations(
     view : Manifold, optional
         The first initialisation's first read-out of the data, already computed (by
         ``n_clusters="auto"``, with that initialisation's seed).
+    look : callable, optional
+        Called with the first initialisation's networks after its first round; where it names
+        another K than the settings', :class:`OtherK` is raised.
     """
     seeds, selection_seed = run_seeds(settings)
     saved = store.load() if store is not None else None
@@ -121,9 +136,9 @@ def fit_initialisations(
         callback = progress(index, _total_epochs(settings)) if progress else None
         resume = saved.current if saved and saved.current and saved.current.index == index else None
         saver = _Saver(store, runs, index) if store is not None else None
-        shared = view if index == 0 else None
+        first = (view, look) if index == 0 else (None, None)
         runs.append(
-            train_run(settings, data, seed, selection_seed, index, callback, resume, saver, shared)
+            train_run(settings, data, seed, selection_seed, index, callback, resume, saver, *first)
         )
         if saver is not None:
             saver.save(None)
@@ -204,12 +219,14 @@ def train_run(
     resume: Current | None = None,
     saver: _Saver | None = None,
     view: Manifold | None = None,
+    look: Look | None = None,
 ) -> Run:
     """Train one initialisation: the first pseudo-labels, then the refinement rounds.
 
     With ``resume`` (a checkpoint's run in progress), the rounds it finished are skipped and
     the round it was in continues from its saved state. ``view`` is the first read-out's
-    manifold of the data with this run's seed, when it is already computed.
+    manifold of the data with this run's seed, when it is already computed; ``look`` is
+    called with the networks after the first round (see :func:`fit_initialisations`).
     """
     config = train_config(settings, seed)
     config.checkpoint_seconds = CHECKPOINT_SECONDS if saver is not None else None
@@ -241,6 +258,11 @@ def train_run(
         # every round keeps the moving average of its weights (see docs/method.md)
         result = TrainResult(more.nets, [*before, *rows], more.stopped_early)
         clock.lap("training" if round_ == 0 else "refine_training")
+        if look is not None and round_ == 0:
+            k = look(result.nets)
+            if k != settings.n_clusters:
+                raise OtherK(k, sum(clock.seconds.values()) + getattr(look, "seconds", 0.0))
+            clock.skip()  # the look keeps its own seconds
     assert result is not None
     epoch = 0
     for row in result.history:
@@ -331,6 +353,10 @@ class _Clock:
 
     def __init__(self, seconds: dict[str, float] | None = None) -> None:
         self.seconds: dict[str, float] = dict(seconds or {})
+        self._last = time.perf_counter()
+
+    def skip(self) -> None:
+        """Start the next phase now, recording the time since the last lap nowhere."""
         self._last = time.perf_counter()
 
     def lap(self, phase: str) -> None:

@@ -9,11 +9,12 @@ which adds a little silhouette within the noise, is not followed.
 1. **The data's map**: the map the first pseudo-labels come from
    (:func:`ganclust.pseudo_labels.manifold`). The first round reads the same map, so this look
    costs the k-means fits and no second t-SNE.
-2. **The learned features' map**, once the fit at that K is trained: the features separate the
-   classes better than the data (on MNIST-10k the data's map says 11, the features of the fit at
-   11 say 10). If the second look names another K, the fit is trained once more at that K, from
-   the same first map; it is then exactly the fit at that K given. So "auto" costs at most about
-   two fits. Measured in ``docs/method.md`` ("How many clusters").
+2. **The learned features' map**, once the first round of the fit at that K is trained (before
+   refinement): the features separate the classes better than the data (on MNIST-10k the data's
+   map says 11, the features of the fit at 11 say 10). If the second look names another K, the
+   fit starts again at that K, from the same first map, and is then exactly the fit at that K
+   given; if not, it goes on. So "auto" costs at most one first round more than a fit. Measured
+   in ``docs/method.md`` ("How many clusters").
 """
 
 from __future__ import annotations
@@ -176,40 +177,55 @@ def decide_k(
     return params, view if opts["init"] == "tsne" else None, estimate
 
 
-def second_look(
-    data: torch.Tensor, method: str, params: dict[str, Any], inits: Any, estimate: KEstimate
-) -> KEstimate:
-    """The second look at K, on the learned features of the kept run of the fit at the first.
+class FeatureLook:
+    """The second look at K, on the learned features after the first round of training.
+
+    Called with the first initialisation's networks once its first round is trained, before
+    refinement: refinement on the features trains them further towards the K they were given
+    (on MNIST-10k, features of a fit at K = 11 said 10 after the first round, and 11 after
+    refinement). It returns the K the features point to and keeps the look.
 
     Parameters
     ----------
-    data : torch.Tensor
-        The preprocessed training data.
     method : str
         The estimator's method.
+    data : torch.Tensor
+        The preprocessed training data.
     params : dict
         The parameters :func:`decide_k` returned.
-    inits : Initialisations
-        The fit at the first look's K.
-    estimate : KEstimate
-        The first look.
-
-    Returns
-    -------
-    KEstimate
-        Both looks; where ``chosen`` is not the first look's K, the caller fits again at it.
     """
-    from .inference import batched
-    from .methods import METHODS
 
-    started = time.perf_counter()
-    nets = inits.best.result.nets
-    device = next(nets.parameters()).device
-    features = batched(METHODS[method].features, nets, data.to(device))
-    seed = inits.selection_seed
-    look = estimate_n_clusters(features_view(features, seed), params["max_clusters"], seed)
-    seconds = estimate.seconds + time.perf_counter() - started
-    return dataclasses.replace(estimate, features=look, seconds=round(seconds, 3))
+    def __init__(self, method: str, data: torch.Tensor, params: dict[str, Any]) -> None:
+        self.method, self.data = method, data
+        self.max_clusters = int(params["max_clusters"])
+        self.seed = int(params["random_state"])
+        self.look: KEstimate | None = None
+        # seconds of a fit abandoned because this look named another K
+        self.abandoned = 0.0
+
+    @property
+    def seconds(self) -> float:
+        """Wall-clock seconds of the look (0 before it)."""
+        return self.look.seconds if self.look is not None else 0.0
+
+    def __call__(self, nets: torch.nn.Module) -> int:
+        from .inference import batched
+        from .methods import METHODS
+
+        started = time.perf_counter()
+        device = next(nets.parameters()).device
+        features = batched(METHODS[self.method].features, nets, self.data.to(device))
+        look = estimate_n_clusters(features_view(features, self.seed), self.max_clusters, self.seed)
+        self.look = dataclasses.replace(look, seconds=round(time.perf_counter() - started, 3))
+        return self.look.n_clusters
+
+    def joined(self, first: KEstimate) -> KEstimate:
+        """Both looks (the first alone where the fit resumed past its first round); their
+        seconds include those of a fit abandoned for another K."""
+        if self.look is None:
+            return first
+        seconds = round(first.seconds + self.abandoned + self.look.seconds, 3)
+        return dataclasses.replace(first, features=self.look, seconds=seconds)
 
 
 def features_view(features: torch.Tensor, seed: int) -> Manifold:
