@@ -10,11 +10,11 @@ which adds a little silhouette within the noise, is not followed.
    (:func:`ganclust.pseudo_labels.manifold`). The first round reads the same map, so this look
    costs the k-means fits and no second t-SNE.
 2. **The learned features' map**, once the first round of the fit at that K is trained (before
-   refinement): the features separate the classes better than the data (on MNIST-10k the data's
-   map says 11, the features of the fit at 11 say 10). If the second look names another K, the
-   fit starts again at that K, from the same first map, and is then exactly the fit at that K
-   given; if not, it goes on. So "auto" costs at most one first round more than a fit. Measured
-   in ``docs/method.md`` ("How many clusters").
+   refinement): the features separate the classes better than the data (on MNIST's digits 0-4
+   the data's map says 6, the features of the fit at 6 say 5). If the second look names another
+   K, the fit starts again at that K, from the same first map, and is then exactly the fit at
+   that K given; if not, it goes on. So "auto" costs at most one first round more than a fit,
+   and the looks. Measured in ``docs/method.md`` ("How many clusters").
 """
 
 from __future__ import annotations
