@@ -261,6 +261,8 @@ def train_run(
         if look is not None and round_ == 0:
             k = look(result.nets)
             if k != settings.n_clusters:
+                if callback is not None and hasattr(callback, "close"):
+                    callback.close()  # the abandoned fit's progress bar
                 raise OtherK(k, sum(clock.seconds.values()) + getattr(look, "seconds", 0.0))
             clock.skip()  # the look keeps its own seconds
     assert result is not None
