@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -224,9 +225,8 @@ def train_run(
     """Train one initialisation: the first pseudo-labels, then the refinement rounds.
 
     With ``resume`` (a checkpoint's run in progress), the rounds it finished are skipped and
-    the round it was in continues from its saved state. ``view`` is the first read-out's
-    manifold of the data with this run's seed, when it is already computed; ``look`` is
-    called with the networks after the first round (see :func:`fit_initialisations`).
+    the round it was in continues from its saved state. ``view`` and ``look``: see
+    :func:`fit_initialisations`.
     """
     config = train_config(settings, seed)
     config.checkpoint_seconds = CHECKPOINT_SECONDS if saver is not None else None
@@ -259,12 +259,7 @@ def train_run(
         result = TrainResult(more.nets, [*before, *rows], more.stopped_early)
         clock.lap("training" if round_ == 0 else "refine_training")
         if look is not None and round_ == 0:
-            k = look(result.nets)
-            if k != settings.n_clusters:
-                if callback is not None and hasattr(callback, "close"):
-                    callback.close()  # the abandoned fit's progress bar
-                raise OtherK(k, sum(clock.seconds.values()) + getattr(look, "seconds", 0.0))
-            clock.skip()  # the look keeps its own seconds
+            _look_at(look, result.nets, settings.n_clusters, callback, clock)
     assert result is not None
     epoch = 0
     for row in result.history:
@@ -275,6 +270,16 @@ def train_run(
     if callback is not None and hasattr(callback, "close"):
         callback.close()
     return _scored(settings, result, on_device, selection_seed, index, votes, clock)
+
+
+def _look_at(look: Look, nets: torch.nn.ModuleDict, k: int, callback: Any, clock: _Clock) -> None:
+    """The second look of ``n_clusters="auto"``: raise :class:`OtherK` where it is not ``k``."""
+    found = look(nets)
+    if found != k:
+        if callback is not None and hasattr(callback, "close"):
+            callback.close()  # the abandoned fit's progress bar
+        raise OtherK(found, sum(clock.seconds.values()) + getattr(look, "seconds", 0.0))
+    clock.skip()  # the look keeps its own seconds
 
 
 def _scored(
