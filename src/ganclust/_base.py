@@ -120,7 +120,7 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             look.abandoned = other.seconds
             params = {**params, "n_clusters": other.k}
             settings, inits, store = self._fit_at(params, preprocessor, data, None, view, callback)
-        if estimate is not None and look is not None:
+        if look is not None:
             estimate = look.joined(estimate)
         self._set_state(_state.from_fit(settings, preprocessor, data, inits, estimate))
         name = type(self).__name__

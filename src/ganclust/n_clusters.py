@@ -27,7 +27,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from .pseudo_labels import CONSENSUS_ITERATIONS, CONSENSUS_SAMPLES, Manifold, embed, manifold
+from .pseudo_labels import (
+    CONSENSUS_ITERATIONS,
+    CONSENSUS_SAMPLES,
+    Manifold,
+    manifold,
+    standardised,
+)
 
 # partitions per candidate K (each of a random half of the map), whose silhouettes give the mean
 # and its standard error
@@ -229,22 +235,9 @@ class FeatureLook:
 
 
 def features_view(features: torch.Tensor, seed: int) -> Manifold:
-    """The t-SNE map of (a subsample of) standardised learned features, as the refinement
-    draws each of its maps."""
-    from sklearn.decomposition import PCA
-
-    values = features.detach().cpu().double()
-    values = ((values - values.mean(dim=0)) / (values.std(dim=0) + 1e-8)).numpy()
-    rng = np.random.default_rng(seed)
-    chosen = np.arange(len(values))
-    if len(values) > CONSENSUS_SAMPLES:
-        chosen = np.sort(rng.choice(len(values), CONSENSUS_SAMPLES, replace=False))
-    reduced = values[chosen]
-    if reduced.shape[1] > 50 and len(reduced) > 50:
-        reduced = PCA(50, random_state=seed).fit_transform(reduced)
-    if len(reduced) < 100:  # as the first read-out: too few samples for a t-SNE map
-        return Manifold(chosen, reduced, is_map=False)
-    return Manifold(chosen, embed(reduced, seed, CONSENSUS_ITERATIONS), is_map=True)
+    """The t-SNE map of (a subsample of) standardised learned features, drawn as each of the
+    refinement's maps is."""
+    return manifold(standardised(features), "tsne", seed, CONSENSUS_SAMPLES, CONSENSUS_ITERATIONS)
 
 
 def candidates_for(max_clusters: int, n_samples: int) -> np.ndarray:

@@ -62,7 +62,13 @@ class Manifold:
     is_map: bool
 
 
-def manifold(x: torch.Tensor, init: str, seed: int) -> Manifold:
+def manifold(
+    x: torch.Tensor,
+    init: str,
+    seed: int,
+    max_samples: int = MAX_MANIFOLD_SAMPLES,
+    iterations: int = TSNE_ITERATIONS,
+) -> Manifold:
     """The samples the first read-out reads and their positions (see :func:`pseudo_labels`).
 
     Parameters
@@ -74,20 +80,23 @@ def manifold(x: torch.Tensor, init: str, seed: int) -> Manifold:
         kept instead); "kmeans" keeps the PCA values.
     seed : int
         Seed of the subsample, PCA and t-SNE.
+    max_samples, iterations : int
+        At most this many samples are read, and t-SNE runs this many iterations (the first
+        read-out's by default).
     """
     from sklearn.decomposition import PCA
 
     flat = x.detach().cpu().flatten(1).double().numpy()
     rng = np.random.default_rng(seed)
     chosen = np.arange(len(flat))
-    if len(flat) > MAX_MANIFOLD_SAMPLES:
-        chosen = np.sort(rng.choice(len(flat), MAX_MANIFOLD_SAMPLES, replace=False))
+    if len(flat) > max_samples:
+        chosen = np.sort(rng.choice(len(flat), max_samples, replace=False))
     reduced = flat[chosen]
     if reduced.shape[1] > 50 and len(reduced) > 50:
         reduced = PCA(50, random_state=seed).fit_transform(reduced)
     if init == "kmeans" or len(reduced) < MIN_TSNE_SAMPLES:
         return Manifold(chosen, reduced, is_map=False)
-    return Manifold(chosen, embed(reduced, seed, TSNE_ITERATIONS), is_map=True)
+    return Manifold(chosen, embed(reduced, seed, iterations), is_map=True)
 
 
 def pseudo_labels(
@@ -294,6 +303,12 @@ def _matching(labels: np.ndarray, reference: np.ndarray, n_clusters: int) -> np.
     return renumber
 
 
+def standardised(features: torch.Tensor) -> torch.Tensor:
+    """Learned features (N, F) as float64 on the CPU, each feature at zero mean and unit std."""
+    features = features.detach().cpu().double()
+    return (features - features.mean(dim=0)) / (features.std(dim=0) + 1e-8)
+
+
 def refined_pseudo_labels(
     features: torch.Tensor, current: torch.Tensor, n_clusters: int, seed: int
 ) -> tuple[torch.Tensor, Consensus]:
@@ -325,9 +340,7 @@ def refined_pseudo_labels(
     Consensus
         The read-out's consensus, numbered like ``current``.
     """
-    features = features.detach().cpu().double()
-    features = (features - features.mean(dim=0)) / (features.std(dim=0) + 1e-8)
-    found = consensus_labels(features.numpy(), n_clusters, seed)
+    found = consensus_labels(standardised(features).numpy(), n_clusters, seed)
     labelled = found.labels >= 0
     renumber = _matching(found.labels[labelled], current.cpu().numpy()[labelled], n_clusters)
     labels = np.where(labelled, renumber[found.labels.clip(min=0)], -1)
