@@ -438,7 +438,7 @@ def test_refinement_rounds_add_a_third_of_the_epochs_each(cls, blobs):
 
 
 def test_weight_average_moves_towards_the_live_weights():
-    from ganclust.training import _average_into
+    from ganclust._updates import average_into as _average_into
 
     live, averaged = torch.nn.BatchNorm1d(3), torch.nn.BatchNorm1d(3)
     with torch.no_grad():

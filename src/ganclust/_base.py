@@ -9,6 +9,7 @@ state, in one place. Each step is a function of its own module that returns plai
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import os
 from collections.abc import Callable
 from typing import Any
@@ -19,7 +20,7 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from . import _checkpoint, _state
+from . import _checkpoint, _state, distributed
 from ._fit import Initialisations, OtherK, fit_initialisations
 from ._fit_warnings import (  # noqa: F401 (the warning classes are re-exported)
     ClusterCollapseWarning,
@@ -29,10 +30,10 @@ from ._fit_warnings import (  # noqa: F401 (the warning classes are re-exported)
     warn_quality,
     warn_rollbacks,
 )
-from ._params import Rule
+from ._params import Rule, resolve_device
 from ._resume import CheckpointStore, fingerprint
 from ._sampling import draw_and_keep, wanted_clusters
-from ._settings import Settings, resolve
+from ._settings import Settings, fit_seed, resolve
 from ._state import FittedState
 from .inference import batched
 from .latent import sample_latent
@@ -105,13 +106,12 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         self
             The fitted estimator.
         """
+        params = self._joined_params(checkpoint_dir)
         dtype = input_dtype_of(X)
         X = self._validate(X, reset=True)
         preprocessor = Preprocessor.fit(X, dtype)
         data = preprocessor.to_tensor(X)
-        params, view, estimate = decide_k(
-            self.get_params(), self._method_name, data, checkpoint_dir
-        )
+        params, view, estimate = decide_k(params, self._method_name, data, checkpoint_dir)
         look = FeatureLook(self._method_name, data, params) if estimate is not None else None
         try:
             settings, inits, store = self._fit_at(params, preprocessor, data, checkpoint_dir,
@@ -130,6 +130,23 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         if store is not None:
             store.finish(keep_checkpoint)
         return self
+
+    def _joined_params(self, checkpoint_dir: Any) -> dict[str, Any]:
+        """The parameters, with the seed rank 0 drew under torchrun (ganclust.distributed)."""
+        params = self.get_params()
+        here = distributed.world()
+        if distributed.launched_size() > 1:  # torchrun's process group starts at the first fit
+            here = distributed.join(resolve_device(params["device"]))
+        if not here.shared:
+            return params
+        if checkpoint_dir is not None:
+            raise ValueError(
+                f"checkpoint_dir is not supported when training on {here.size} processes "
+                "(torchrun): checkpoints and resume are for one process"
+            )
+        if not isinstance(params["random_state"], numbers.Integral):
+            params["random_state"] = distributed.agreed(fit_seed(params["random_state"]), here)
+        return params
 
     def _fit_at(
         self,
@@ -191,12 +208,12 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def _progress_factory(self, n_init: int, callback: Callable[[dict[str, Any]], None] | None):
         """Makes each initialisation's callback: the progress bar and the caller's, if any."""
-        if not self.verbose and callback is None:
+        if not (self.verbose and distributed.world().main) and callback is None:
             return None
 
         def factory(index: int, total: int) -> _Events:
             bar = None
-            if self.verbose:
+            if self.verbose and distributed.world().main:
                 from ._progress import ProgressCallback
 
                 bar = ProgressCallback(total, init=index, n_init=n_init)

@@ -13,6 +13,7 @@ import json
 import shutil
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from ._cli_data import CliData, data_record, load_cli_data_with_ids, note_classe
 from ._cli_data import load_cli_data as load_cli_data  # re-exported: the commands' data loader
 from ._cli_parser import build_parser, parse_options
 from ._cli_signatures import estimator_signatures
+from .distributed import launched_rank, launched_size
 
 
 def checkpoint_folder(out: Path) -> Path:
@@ -71,6 +73,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     """``ganclust fit``: train with checkpoints, then write the run folder."""
     from .runs import RunFolder
 
+    _refuse_checkpoints_on_ranks(args)
     argv = list(getattr(args, "argv", sys.argv[1:])) if args.resume is None else None
     if args.resume is not None:
         defaults = vars(build_parser().parse_args(["fit"]))
@@ -86,6 +89,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
             )
         args = _resumed_args(args)
     params = _estimator_params(args)
+    if launched_size() > 1:
+        return _fit_on_ranks(args, params)
     data = load_cli_data_with_ids(args, default="digits")
     name = Path(data.spec).stem if Path(data.spec).exists() else data.spec
     out = Path(args.out or f"runs/{name}-{args.method}")
@@ -123,10 +128,58 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _refuse_checkpoints_on_ranks(args: argparse.Namespace) -> None:
+    """Under torchrun a fit is not checkpointed: refuse the flags that need a checkpoint."""
+    if launched_size() > 1 and (args.resume is not None or args.keep_checkpoint):
+        flag = "--resume" if args.resume is not None else "--keep-checkpoint"
+        raise ValueError(
+            f"{flag} is for one process; under torchrun ({launched_size()} processes) a fit "
+            "is not checkpointed"
+        )
+
+
+def _fit_on_ranks(args: argparse.Namespace, params: dict[str, Any]) -> int:
+    """``ganclust fit`` under torchrun: every rank trains, rank 0 alone writes and prints.
+
+    Checkpoints and ``--resume`` are for one process (see :mod:`ganclust.distributed`).
+    """
+    if launched_rank() == 0:
+        from .runs import RunFolder
+
+        data = load_cli_data_with_ids(args, default="digits")
+        name = Path(data.spec).stem if Path(data.spec).exists() else data.spec
+        out = Path(args.out or f"runs/{name}-{args.method}")
+        argv = list(getattr(args, "argv", sys.argv[1:]))
+        with RunFolder(out, overwrite=args.overwrite) as run:
+            note_classes(data.y, args, estimator_signatures()[args.method]["n_clusters"])
+            fitted = _train(args, params, data, None, out)
+            if fitted is None:
+                return 130
+            model, seconds = fitted
+            command = ["torchrun", f"--nproc-per-node={launched_size()}", "-m", "ganclust", *argv]
+            summary = run.write(
+                lambda tmp: _contents(tmp, args, model, data, seconds, command, out)
+            )
+        if not args.quiet:
+            print(summary["summary"])
+        return 0
+    with warnings.catch_warnings():  # rank 0 gives every warning once
+        warnings.simplefilter("ignore")
+        data = load_cli_data_with_ids(args, default="digits")
+        from .estimators import ESTIMATORS
+
+        ESTIMATORS[args.method](**{**params, "verbose": 0}).fit(data.X)
+    return 0
+
+
 def _train(
-    args: argparse.Namespace, params: dict[str, Any], data: CliData, checkpoints: Path, out: Path
+    args: argparse.Namespace,
+    params: dict[str, Any],
+    data: CliData,
+    checkpoints: Path | None,
+    out: Path,
 ) -> tuple[Any, float] | None:
-    """Fit the model, with checkpoints and TensorBoard; None when interrupted."""
+    """Fit the model, with checkpoints (unless None) and TensorBoard; None when interrupted."""
     from .estimators import ESTIMATORS
 
     model = ESTIMATORS[args.method](**params)
@@ -141,7 +194,8 @@ def _train(
         return None
     except Exception:
         # a fit that failed (diverged, bad settings) would fail again: nothing to resume
-        shutil.rmtree(checkpoints, ignore_errors=True)
+        if checkpoints is not None:
+            shutil.rmtree(checkpoints, ignore_errors=True)
         raise
     seconds = time.perf_counter() - started
     if board is not None:

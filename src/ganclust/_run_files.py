@@ -18,6 +18,7 @@ import torch
 
 from ._state import json_params
 from ._version import __version__
+from .distributed import world
 from .metrics import evaluate
 from .runs import summary, write_json, write_labels
 
@@ -112,6 +113,8 @@ def _run_record(
         "params": json_params(model.get_params(), settings.seed),
         "settings": settings.to_json(),
         "torch_threads": torch.get_num_threads(),
+        # the processes that trained the fit together (torchrun), 1 alone
+        "processes": world().size,
         "seconds": round(seconds, 2),
         "epochs": model.n_iter_,
         "stopped_early": model.stopped_early_,

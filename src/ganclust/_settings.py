@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ._params import PUBLISHED_LEARNING_RATE, resolve_device, validate
+from .distributed import rank_device
 from .latent import LatentSpec
 from .methods import METHODS, NetConfig, Weights
 from .nets import resolve_backbone
@@ -255,7 +256,7 @@ def resolve(params: Mapping[str, Any], method: str, pre: Preprocessor, n_samples
         refine=opts["refine"],
         ema=float(opts["ema"]),
         n_init=params["n_init"],
-        device=str(resolve_device(params["device"])),
+        device=str(rank_device(resolve_device(params["device"]))),
         seed=_seed(params["random_state"]),
         # the shifted views scale with the training augmentation, which taught the head to give
         # them the same cluster; 0 reads each sample alone

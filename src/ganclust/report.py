@@ -144,6 +144,7 @@ def _overview(run: dict[str, Any]) -> str:
         ("stopped early", run.get("stopped_early")),
         ("seconds", run.get("seconds")),
         ("torch threads", run.get("torch_threads")),
+        ("processes (torchrun)", run.get("processes", 1)),
         ("ganclust / torch", f"{run.get('ganclust_version')} / {run.get('torch')}"),
     ]
     settings = _flat("", run.get("settings") or {})

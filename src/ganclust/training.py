@@ -9,18 +9,20 @@ prints: it reports through ``callback``.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
+from . import distributed
 from ._interrupt import interrupt_flag
 from ._loop_state import LoopState, capture, restore
+from ._updates import average_into, frozen, only_in, update
+from .distributed import World
 from .inference import occupancy
 from .latent import sample_latent
 from .methods import Method, NetConfig, Step, Weights
@@ -114,9 +116,12 @@ def train(
     -----
     Everything random is seeded from ``cfg.seed``: weight initialisation and dropout inside
     :func:`torch.random.fork_rng` (the caller's global RNG is left untouched), and shuffling,
-    latent draws and augmentations from an explicit CPU generator.
+    latent draws and augmentations from an explicit CPU generator. Under torchrun (see
+    :mod:`ganclust.distributed`) the shuffling stays common to the ranks and each rank draws
+    its latent codes and augmentations from a generator of its own.
     """
     device = cfg.device
+    here = distributed.world()
     fork_devices = [device] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=fork_devices):
         torch.manual_seed(cfg.seed)
@@ -124,6 +129,10 @@ def train(
         if nets is None:
             nets = cfg.method.build(cfg.nets).to(device)
         x = x.to(device)
+        if here.shared:
+            distributed.broadcast_module(nets, here)
+            if cfg.pseudo is not None:
+                cfg.pseudo = distributed.broadcast(cfg.pseudo.clone(), here)
         layout = CHANNELS_LAST and x.dim() == 4
         if layout:
             nets = nets.to(memory_format=torch.channels_last)
@@ -164,6 +173,7 @@ def _step(
     pseudo: torch.Tensor | None,
     rng: torch.Generator,
     step_count: int,
+    here: World | None = None,
 ) -> Step:
     """One batch's updates; returns the step with its logs.
 
@@ -174,41 +184,24 @@ def _step(
         step = Step(real=real, latent=None, loss=cfg.loss, weights=cfg.weights, rng=rng)
         step.pseudo = pseudo
         head = lambda x: method.cluster_logits(nets, x)  # noqa: E731
-        _update(optimizers[0], consistency(head, step))
+        update(optimizers[0], consistency(head, step), here)
         return step
     latent = sample_latent(cfg.nets.latent, real.shape[0], rng, real.device)
     step = Step(real=real, latent=latent, loss=cfg.loss, weights=cfg.weights, rng=rng)
     step.pseudo = pseudo
-    _update(optimizers[0], method.discriminator_loss(nets, step))
+    update(optimizers[0], method.discriminator_loss(nets, step), here)
     if step_count % cfg.n_critic == 0:
         # the generator's loss runs through D, whose weights it does not update: freezing them
         # skips computing gradients that would be discarded (the result is the same)
-        with _frozen(d_only):
-            _update(optimizers[1], method.generator_loss(nets, step))
+        with frozen(d_only):
+            update(optimizers[1], method.generator_loss(nets, step), here)
     return step
-
-
-def _only_in(optimizer: torch.optim.Optimizer, other: torch.optim.Optimizer) -> list[torch.Tensor]:
-    """Parameters ``optimizer`` updates and ``other`` does not."""
-    theirs = {id(p) for group in other.param_groups for p in group["params"]}
-    return [p for g in optimizer.param_groups for p in g["params"] if id(p) not in theirs]
-
-
-@contextlib.contextmanager
-def _frozen(params: list[torch.Tensor]) -> Iterator[None]:
-    for p in params:
-        p.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for p in params:
-            p.requires_grad_(True)
 
 
 def _loop(
     x: torch.Tensor, nets: nn.ModuleDict, cfg: TrainConfig, rng: torch.Generator, callback: Callback
 ) -> TrainResult:
-    return _Loop(x, nets, cfg, rng, callback).run()
+    return _Loop(x, nets, cfg, rng, callback, distributed.world()).run()
 
 
 class _Loop:
@@ -221,12 +214,22 @@ class _Loop:
         cfg: TrainConfig,
         rng: torch.Generator,
         callback: Callback,
+        here: World | None = None,
     ) -> None:
-        self.x, self.nets, self.cfg, self.rng, self.callback = x, nets, cfg, rng, callback
+        self.x, self.nets, self.cfg, self.callback = x, nets, cfg, callback
+        self.here = here or World()
+        # the shuffling is common to the ranks; each rank's latent draws and augmentations are
+        # its own (one process draws both from one generator)
+        self.order_rng = rng
+        self.rng = rng
+        if self.here.shared:
+            self.rng = torch.Generator().manual_seed(
+                distributed.rank_seed(cfg.seed, self.here.rank)
+            )
         self.method = cfg.method
         self.optimizers = _optimizers(self.method, nets, cfg)
         # found once: what the generator's step freezes (see _step)
-        self.d_only = _only_in(*self.optimizers) if cfg.adversarial else []
+        self.d_only = only_in(*self.optimizers) if cfg.adversarial else []
         n = x.shape[0]
         self.batch_size = min(cfg.batch_size, n)
         self.pseudo = cfg.pseudo.to(x.device) if cfg.pseudo is not None else None
@@ -250,6 +253,8 @@ class _Loop:
     def state(self) -> LoopState:
         """The loop's complete state now (at a batch boundary)."""
         extra = {"probe": self.probe}
+        if self.order_rng is not self.rng:
+            extra["order_rng"] = self.order_rng.get_state()
         if self.order is not None and self.batch:
             extra["order"] = self.order
         return capture(
@@ -263,6 +268,8 @@ class _Loop:
     def _restore(self, state: LoopState) -> None:
         restore(state, self.nets, self.averaged, self.optimizers, self.rng)
         self.probe = state.tensors["probe"].to(self.x.device)
+        if self.order_rng is not self.rng:
+            self.order_rng.set_state(state.tensors["order_rng"])
         self.order = state.tensors["order"].to(self.x.device) if state.batch else None
         self.epoch, self.batch, self.step_count = state.epoch, state.batch, state.step_count
         self.best, self.stale = state.best, state.stale
@@ -281,6 +288,7 @@ class _Loop:
                     continue
                 self._end_epoch()
         self.averaged.eval()
+        distributed.broadcast_module(self.averaged, self.here)  # one model, rank 0's, on every rank
         return TrainResult(self.averaged, self.history, self.stopped)
 
     def _epoch(self, interrupted: list[bool]) -> str | None:
@@ -289,24 +297,29 @@ class _Loop:
         self.nets.train()
         n = self.x.shape[0]
         if self.batch == 0:
-            self.order = torch.randperm(n, generator=self.rng).to(self.x.device)
+            self.order = torch.randperm(n, generator=self.order_rng).to(self.x.device)
             self.sums, self.counts = {}, {}
-        # a final batch of one sample would break batch normalisation, so it is dropped
-        starts = [s for s in range(0, n, self.batch_size) if n - s >= 2]
+        # a final batch of one sample (per rank) would break batch normalisation: it is dropped
+        starts = [s for s in range(0, n, self.batch_size) if n - s >= 2 * self.here.size]
         for start in starts[self.batch :]:
-            idx = self.order[start : start + self.batch_size]  # type: ignore[index]
+            idx = distributed.shard(self.order[start : start + self.batch_size], self.here)  # type: ignore[index]
             batch_pseudo = self.pseudo[idx] if self.pseudo is not None else None
             step = _step(
                 self.method, self.nets, self.cfg, self.optimizers, self.d_only, self.x[idx],
-                batch_pseudo, self.rng, self.step_count,
+                batch_pseudo, self.rng, self.step_count, self.here,
             )  # fmt: skip
             bad = [k for k, v in step.logs.items() if not math.isfinite(v)]
-            if bad:
+            # ranks stop together: a rank's non-finite loss reaches every rank's weights
+            # through the averaged gradients, and the check below sees it on all of them
+            if bad and not self.here.shared:
                 return f"loss {bad[0]} is {step.logs[bad[0]]}"
             self._after_step(step)
             self._maybe_checkpoint(interrupted)
         if not all(bool(torch.isfinite(p).all()) for p in self.nets.parameters()):
             return "a weight is not finite"
+        distributed.average_buffers(self.nets, self.here)
+        if self.averaged is not self.nets:
+            distributed.average_buffers(self.averaged, self.here)
         return None
 
     def _after_step(self, step: Step) -> None:
@@ -315,7 +328,7 @@ class _Loop:
         if self.averaged is not self.nets:
             # warm-up, so that a short run is not dominated by the initial weights
             decay = min(self.cfg.ema, (1 + self.step_count) / (10 + self.step_count))
-            _average_into(self.averaged, self.nets, decay)
+            average_into(self.averaged, self.nets, decay)
         for key, value in step.logs.items():
             self.sums[key] = self.sums.get(key, 0.0) + value
             self.counts[key] = self.counts.get(key, 0) + 1
@@ -333,7 +346,11 @@ class _Loop:
 
     def _end_epoch(self) -> None:
         """Record the epoch and apply the stop criterion."""
-        row: dict[str, object] = {k: self.sums[k] / self.counts[k] for k in self.sums}
+        keys = sorted(self.sums)
+        summed = distributed.total(
+            [*(self.sums[k] for k in keys), *(self.counts[k] for k in keys)], self.here
+        )
+        row: dict[str, object] = {k: summed[i] / summed[len(keys) + i] for i, k in enumerate(keys)}
         row["epoch"] = self.epoch + 1
         k = self.cfg.nets.latent.n_clusters
         row["occupancy"] = occupancy(self.method, self.averaged, self.x[self.probe], k)
@@ -369,18 +386,3 @@ class _Loop:
         self.history.append(
             {"epoch": self.epoch + 1, "rollback": problem, "learning_rate": lowered}
         )
-
-
-@torch.no_grad()
-def _average_into(averaged: nn.Module, live: nn.Module, decay: float) -> None:
-    for mean, value in zip(averaged.parameters(), live.parameters(), strict=True):
-        mean.lerp_(value, 1.0 - decay)
-    # batch-norm statistics are running averages already
-    for mean, value in zip(averaged.buffers(), live.buffers(), strict=True):
-        mean.copy_(value)
-
-
-def _update(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
