@@ -7,6 +7,7 @@ import os
 import platform
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -196,3 +197,26 @@ def write_results(stem: str, payload: dict[str, object], table: str) -> None:
         lines = ["Merged from these runs:", "", *(f"- {line}" for line in lines)]
     header = "<!-- written by benchmarks; do not edit -->\n" + "\n".join(lines) + "\n\n"
     (RESULTS / f"{stem}.md").write_text(header + table + "\n")
+
+
+class PeakRSS:
+    """Peak resident memory of this process per phase (``.phase``), sampled every 20 ms."""
+
+    def __init__(self) -> None:
+        self.phase, self.peaks, self.running = "preprocess", {}, True
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+
+    def _sample(self) -> None:
+        page = os.sysconf("SC_PAGE_SIZE")
+        while self.running:
+            with open("/proc/self/statm") as f:
+                rss = int(f.read().split()[1]) * page
+            self.peaks[self.phase] = max(self.peaks.get(self.phase, 0), rss)
+            time.sleep(0.02)
+
+    def stop(self) -> dict[str, float]:
+        """Stop sampling; the peak of each phase in MiB."""
+        self.running = False
+        self.thread.join()
+        return {k: v / 2**20 for k, v in self.peaks.items()}

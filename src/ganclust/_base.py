@@ -40,6 +40,7 @@ from .latent import sample_latent
 from .methods import METHODS, Method
 from .n_clusters import FeatureLook, decide_k
 from .preprocess import Preprocessor, check_sample_shape, input_dtype_of
+from .rows import Rows, is_memory_mapped
 
 
 class _Events:
@@ -107,10 +108,11 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             The fitted estimator.
         """
         params = self._joined_params(checkpoint_dir)
-        dtype = input_dtype_of(X)
+        dtype, mapped = input_dtype_of(X), is_memory_mapped(X)
         X = self._validate(X, reset=True)
         preprocessor = Preprocessor.fit(X, dtype)
-        data = preprocessor.to_tensor(X)
+        # a memory-mapped array stays on disk and is read in batches (ganclust.rows)
+        data = Rows(X, preprocessor) if mapped else preprocessor.to_tensor(X)
         params, view, estimate = decide_k(params, self._method_name, data, checkpoint_dir)
         look = FeatureLook(self._method_name, data, params) if estimate is not None else None
         try:
@@ -240,9 +242,11 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         return X
 
     # ---------------------------------------------------------------- read-out
-    def _prepare(self, X: Any) -> torch.Tensor:
+    def _prepare(self, X: Any) -> torch.Tensor | Rows:
         check_is_fitted(self, "state_")
-        return self.preprocessor_.to_tensor(self._validate(X, reset=False))
+        mapped = is_memory_mapped(X)
+        X = self._validate(X, reset=False)
+        return Rows(X, self.preprocessor_) if mapped else self.preprocessor_.to_tensor(X)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Probability of each cluster for each sample.

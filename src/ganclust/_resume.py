@@ -9,7 +9,6 @@ the data and the resolved settings: a checkpoint is only ever resumed by the sam
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -24,6 +23,7 @@ from safetensors.torch import save_file
 
 from ._files import atomic_file
 from ._loop_state import LoopState
+from .rows import Rows, digest
 
 FORMAT = "ganclust-checkpoint"
 FORMAT_VERSION = 1
@@ -71,11 +71,10 @@ class Progress:
     current: Current | None
 
 
-def fingerprint(data: torch.Tensor, settings: dict[str, Any]) -> dict[str, Any]:
+def fingerprint(data: torch.Tensor | Rows, settings: dict[str, Any]) -> dict[str, Any]:
     """What identifies a fit: a digest of its preprocessed data and its resolved settings."""
-    digest = hashlib.sha256(data.detach().cpu().contiguous().numpy().tobytes()).hexdigest()
     return {
-        "data": {"shape": list(data.shape), "sha256": digest},
+        "data": {"shape": list(data.shape), "sha256": digest(data)},
         "settings": settings,
         "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__,

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ._choices import INITS  # noqa: F401 (re-exported)
+from .rows import take
 
 # t-SNE is fitted on at most this many samples; the rest of the data gets no pseudo-label
 MAX_MANIFOLD_SAMPLES = 12_000
@@ -73,7 +74,7 @@ def manifold(
 
     Parameters
     ----------
-    x : torch.Tensor
+    x : torch.Tensor or ganclust.rows.Rows
         Preprocessed training data (N, ...).
     init : {"tsne", "kmeans"}
         "tsne" maps the samples with t-SNE (below ``MIN_TSNE_SAMPLES``, k-means' PCA values are
@@ -86,12 +87,12 @@ def manifold(
     """
     from sklearn.decomposition import PCA
 
-    flat = x.detach().cpu().flatten(1).double().numpy()
     rng = np.random.default_rng(seed)
-    chosen = np.arange(len(flat))
-    if len(flat) > max_samples:
-        chosen = np.sort(rng.choice(len(flat), max_samples, replace=False))
-    reduced = flat[chosen]
+    chosen = np.arange(len(x))
+    if len(x) > max_samples:
+        chosen = np.sort(rng.choice(len(x), max_samples, replace=False))
+    # only the subsample is read: the data may be rows on disk (ganclust.rows)
+    reduced = take(x, chosen).flatten(1).double().numpy()
     if reduced.shape[1] > 50 and len(reduced) > 50:
         reduced = PCA(50, random_state=seed).fit_transform(reduced)
     if init == "kmeans" or len(reduced) < MIN_TSNE_SAMPLES:

@@ -1,0 +1,107 @@
+"""Training data read from disk in batches: a memory-mapped array is never copied whole.
+
+A fit on an in-memory array preprocesses it once into a tensor. A fit on a memory-mapped
+array (``np.load(path, mmap_mode="r")``, ``np.memmap``; the CLI maps ``.npy`` files) keeps the
+array where it is and wraps it in :class:`Rows`, which reads and preprocesses only the rows a
+step asks for: a training batch, the occupancy probe, a block of a batched forward pass, the
+manifold's subsample. Every read gives the values the whole tensor would hold, so the fit is
+the in-memory fit, bit for bit; what it does not do is hold ``N x D`` float32 values at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import torch
+
+from .preprocess import Preprocessor
+
+# rows read at once by split() and digest() when no batch size is given
+BLOCK_ROWS = 4096
+
+
+def is_memory_mapped(X: Any) -> bool:
+    """Whether ``X`` is, or is a view of, a memory-mapped numpy array."""
+    while isinstance(X, np.ndarray):
+        if isinstance(X, np.memmap):
+            return True
+        X = X.base
+    return False
+
+
+class Rows:
+    """The preprocessed samples of ``source``, read on demand, with a tensor's indexing.
+
+    ``rows[i]`` (an index tensor or array, in any order, or a slice) is the float32 tensor
+    ``preprocessor.to_tensor(source)[i]`` on ``device``; ``len``, ``shape``, ``dim``, ``to``,
+    ``contiguous`` and ``split`` behave as a tensor's do.
+    """
+
+    def __init__(
+        self,
+        source: np.ndarray,
+        preprocessor: Preprocessor,
+        device: torch.device | str = "cpu",
+        memory_format: torch.memory_format | None = None,
+    ) -> None:
+        self.source, self.preprocessor = source, preprocessor
+        self.device = torch.device(device)
+        self.memory_format = memory_format
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    @property
+    def shape(self) -> torch.Size:
+        return torch.Size((len(self.source), *self.preprocessor.data_shape))
+
+    def dim(self) -> int:
+        return len(self.shape)
+
+    def to(self, device: torch.device | str) -> Rows:
+        """The same rows, read onto ``device``."""
+        return Rows(self.source, self.preprocessor, device, self.memory_format)
+
+    def contiguous(self, memory_format: torch.memory_format = torch.contiguous_format) -> Rows:
+        """The same rows, each read in ``memory_format``."""
+        return Rows(self.source, self.preprocessor, self.device, memory_format)
+
+    def __getitem__(self, index: Any) -> torch.Tensor:
+        if isinstance(index, slice):
+            rows = np.asarray(self.source[index])
+        else:
+            wanted = index.cpu().numpy() if isinstance(index, torch.Tensor) else np.asarray(index)
+            wanted = wanted.astype(np.int64).reshape(-1)
+            # read in file order (sequential on disk), then put back in the order asked for
+            order = np.argsort(wanted, kind="stable")
+            rows = np.empty((len(wanted), *self.source.shape[1:]), dtype=self.source.dtype)
+            rows[order] = self.source[wanted[order]]
+        out = self.preprocessor.to_tensor(rows).to(self.device)
+        if self.memory_format is not None:
+            out = out.contiguous(memory_format=self.memory_format)
+        return out
+
+    def split(self, size: int = BLOCK_ROWS) -> Iterator[torch.Tensor]:
+        """Consecutive blocks of at most ``size`` rows, as tensors."""
+        for start in range(0, len(self), size):
+            yield self[start : start + size]
+
+
+def digest(data: torch.Tensor | Rows) -> str:
+    """SHA-256 of the preprocessed float32 values in row-major order (a tensor's bytes)."""
+    if isinstance(data, torch.Tensor):
+        return hashlib.sha256(data.detach().cpu().contiguous().numpy().tobytes()).hexdigest()
+    hasher = hashlib.sha256()
+    for block in data.to("cpu").contiguous().split():
+        hasher.update(block.numpy().tobytes())
+    return hasher.hexdigest()
+
+
+def take(data: torch.Tensor | Rows, index: np.ndarray) -> torch.Tensor:
+    """``data[index]`` as a CPU tensor, for a tensor or :class:`Rows`."""
+    if isinstance(data, Rows):
+        return data.to("cpu")[index]
+    return data.detach().cpu()[torch.from_numpy(np.asarray(index, dtype=np.int64))]

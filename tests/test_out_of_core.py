@@ -1,0 +1,81 @@
+"""Fits on memory-mapped arrays: read in batches and subsamples, never whole, and bit for bit
+the fit of the same array in memory."""
+
+import numpy as np
+import pytest
+import torch
+from conftest import tiny
+from sklearn.datasets import make_blobs
+
+from ganclust import ClusterGAN
+from ganclust.preprocess import Preprocessor
+from ganclust.pseudo_labels import MAX_MANIFOLD_SAMPLES
+from ganclust.rows import Rows, digest, is_memory_mapped
+
+
+def mapped(tmp_path, X, name="X.npy"):
+    np.save(tmp_path / name, X)
+    return np.load(tmp_path / name, mmap_mode="r")
+
+
+@pytest.fixture
+def digit_images():
+    from sklearn.datasets import load_digits
+
+    return (load_digits().images[:300] * 16).clip(0, 255).astype(np.uint8)
+
+
+def test_memory_mapped_arrays_and_their_views_are_recognised(tmp_path):
+    M = mapped(tmp_path, np.zeros((4, 3), np.float32))
+    assert is_memory_mapped(M) and is_memory_mapped(np.asarray(M)) and is_memory_mapped(M[1:])
+    assert not is_memory_mapped(np.zeros((4, 3))) and not is_memory_mapped([[1.0]])
+
+
+def test_rows_read_what_the_whole_tensor_holds(tmp_path, digit_images):
+    pre = Preprocessor.fit(digit_images, "uint8")
+    whole = pre.to_tensor(digit_images)
+    rows = Rows(mapped(tmp_path, digit_images), pre)
+    index = torch.tensor([7, 3, 3, 250, 0])
+    assert torch.equal(rows[index], whole[index]) and torch.equal(rows[5:9], whole[5:9])
+    assert rows.shape == whole.shape and len(rows) == len(whole) and rows.dim() == 4
+    assert torch.equal(torch.cat(list(rows.split(64))), whole)
+    layout = rows.contiguous(memory_format=torch.channels_last)[index]
+    assert layout.is_contiguous(memory_format=torch.channels_last)
+    assert digest(rows) == digest(whole)
+
+
+@pytest.mark.parametrize("kind", ["vectors", "images"])
+def test_a_memory_mapped_fit_is_the_in_memory_fit(kind, tmp_path, digit_images):
+    if kind == "vectors":
+        X = make_blobs(200, n_features=6, centers=3, random_state=0)[0].astype(np.float32)
+    else:
+        X = digit_images
+    M = mapped(tmp_path, X)
+    settings = tiny(options={"refine": 1})
+    in_memory = ClusterGAN(3, **settings).fit(X)
+    on_disk = ClusterGAN(3, **settings).fit(M)
+    assert np.array_equal(in_memory.labels_, on_disk.labels_)
+    assert np.array_equal(in_memory.predict_proba(X), on_disk.predict_proba(M))
+    assert np.array_equal(in_memory.transform(X), on_disk.transform(M))
+    assert np.array_equal(on_disk.predict(M), on_disk.predict(X))
+
+
+@pytest.mark.slow
+def test_no_step_of_a_fit_reads_the_whole_memory_mapped_set(tmp_path, monkeypatch):
+    n = MAX_MANIFOLD_SAMPLES + 1000
+    X = make_blobs(n, n_features=4, centers=3, random_state=0)[0].astype(np.float32)
+    M = mapped(tmp_path, X)
+    read = []
+    to_tensor = Preprocessor.to_tensor
+
+    def counting(self, rows):
+        read.append(len(rows))
+        return to_tensor(self, rows)
+
+    monkeypatch.setattr(Preprocessor, "to_tensor", counting)
+    settings = tiny(batch_size=512, max_epochs=1, options={"init": "kmeans", "refine": 0})
+    model = ClusterGAN(3, **settings).fit(M)
+    assert len(model.labels_) == n and read
+    # the largest read is the manifold's subsample; the training reads batches
+    assert max(read) == MAX_MANIFOLD_SAMPLES < n
+    assert read.count(512) >= n // 512
