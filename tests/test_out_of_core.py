@@ -79,3 +79,41 @@ def test_no_step_of_a_fit_reads_the_whole_memory_mapped_set(tmp_path, monkeypatc
     # the largest read is the manifold's subsample; the training reads batches
     assert max(read) == MAX_MANIFOLD_SAMPLES < n
     assert read.count(512) >= n // 512
+
+
+def test_a_refinement_round_reads_a_bounded_subsample(tmp_path, monkeypatch):
+    from ganclust import _fit, pseudo_labels
+
+    X = make_blobs(240, n_features=6, centers=3, random_state=0)[0].astype(np.float32)
+    monkeypatch.setattr(pseudo_labels, "REFINE_SAMPLES", 150)
+    rounds = []
+    round_pseudo = _fit._round_pseudo
+
+    def recording(*args, **kwargs):
+        pseudo, votes = round_pseudo(*args, **kwargs)
+        rounds.append((pseudo, votes))
+        return pseudo, votes
+
+    monkeypatch.setattr(_fit, "_round_pseudo", recording)
+    settings = tiny(options={"refine": 1, "init": "kmeans"})
+    on_disk = ClusterGAN(3, **settings).fit(mapped(tmp_path, X))
+    pseudo, votes = rounds[1]  # the refinement round's
+    read = ~torch.isnan(votes[:, 0])
+    assert int(read.sum()) == 150 and bool((pseudo[~read] == -1).all())
+    assert np.isfinite(on_disk.cluster_quality_).all()
+    in_memory = ClusterGAN(3, **settings).fit(X)
+    assert np.array_equal(in_memory.labels_, on_disk.labels_)
+
+
+def test_the_neighbour_vote_reads_blocks_with_the_same_result(digit_images, monkeypatch):
+    from ganclust import readout
+
+    settings = tiny(options={"read_out_neighbors": 5})
+    whole = ClusterGAN(3, **settings).fit(digit_images)
+    monkeypatch.setattr(readout, "VOTE_BLOCK", 64)
+    blocks = ClusterGAN(3, **settings).fit(digit_images)
+    assert np.array_equal(whole.labels_, blocks.labels_)
+    np.testing.assert_allclose(
+        whole.predict_proba(digit_images), blocks.predict_proba(digit_images)
+    )
+    assert np.array_equal(blocks.predict(digit_images), blocks.labels_)

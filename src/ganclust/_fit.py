@@ -19,7 +19,7 @@ from ._resume import CHECKPOINT_SECONDS, CheckpointStore, Current, DoneRun, Prog
 from ._settings import Settings, run_seeds
 from .inference import batched, cluster_logits, cluster_proba
 from .methods import METHODS
-from .pseudo_labels import Manifold, pseudo_labels, refined_pseudo_labels
+from .pseudo_labels import Manifold, pseudo_labels, refined_pseudo_labels, refinement_rows
 from .selection import stability_score
 from .training import Callback, TrainConfig, TrainResult, train
 
@@ -309,14 +309,17 @@ def cluster_quality(votes: torch.Tensor | None, proba: torch.Tensor) -> np.ndarr
     For each sample, the fraction of the last refinement round's t-SNE maps that put it in the
     cluster the trained run gives it, averaged over each cluster's samples: 1 when every map
     agrees on every sample, lower where the maps disagree with each other (a map that merged
-    this cluster with another, or split it) or with the run. NaN for an empty cluster, and for
-    every cluster without refinement (``votes`` None).
+    this cluster with another, or split it) or with the run. Samples the refinement did not
+    read (NaN votes: see :func:`ganclust.pseudo_labels.refinement_rows`) are left out. NaN for
+    an empty cluster, and for every cluster without refinement (``votes`` None).
     """
     k = proba.shape[1]
     if votes is None:
         return np.full(k, np.nan)
     labels = proba.argmax(dim=1)
     agree = votes[torch.arange(len(labels)), labels].double()
+    read = ~torch.isnan(agree)
+    labels, agree = labels[read], agree[read]
     total = torch.zeros(k, dtype=torch.float64).index_add_(0, labels, agree)
     counts = torch.bincount(labels, minlength=k).double()
     return (total / counts).numpy()  # 0/0 is NaN for an empty cluster
@@ -348,11 +351,18 @@ def _round_pseudo(
     assert result is not None
     report({"event": "phase", "phase": f"refinement {round_}/{settings.refine}"})
     method = METHODS[settings.method]
-    features = batched(method.features, result.nets, on_device)
-    current = cluster_logits(method, result.nets, on_device).argmax(dim=1)
+    rows = refinement_rows(len(data), seed + round_)
+    sample = on_device if rows is None else on_device[torch.from_numpy(rows).to(on_device.device)]
+    features = batched(method.features, result.nets, sample)
+    current = cluster_logits(method, result.nets, sample).argmax(dim=1)
     pseudo, found = refined_pseudo_labels(features, current, settings.n_clusters, seed + round_)
+    votes = torch.from_numpy(found.votes).float()
+    if rows is not None:  # the other samples have no pseudo-label, and no votes, this round
+        at = torch.from_numpy(rows)
+        pseudo = torch.full((len(data),), -1, dtype=pseudo.dtype).index_copy_(0, at, pseudo)
+        votes = torch.full((len(data), votes.shape[1]), torch.nan).index_copy_(0, at, votes)
     clock.lap("refine_pseudo_labels")
-    return pseudo, torch.from_numpy(found.votes).float()
+    return pseudo, votes
 
 
 class _Clock:

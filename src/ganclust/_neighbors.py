@@ -25,6 +25,13 @@ from sklearn.neighbors import NearestNeighbors
 MAX_REFERENCE = 20_000
 
 
+def reference_rows(n_samples: int, rng: np.random.RandomState) -> np.ndarray | None:
+    """The training samples the vote keeps: all (None), or ``MAX_REFERENCE`` drawn by ``rng``."""
+    if n_samples <= MAX_REFERENCE:
+        return None
+    return np.sort(rng.choice(n_samples, MAX_REFERENCE, replace=False))
+
+
 @dataclass
 class NeighborVote:
     """Reference samples' standardised features and cluster probabilities.
@@ -45,26 +52,18 @@ class NeighborVote:
     scale: torch.Tensor
 
     @classmethod
-    def fit(
-        cls, features: torch.Tensor, proba: torch.Tensor, rng: np.random.RandomState
-    ) -> NeighborVote:
-        """Keep (at most ``MAX_REFERENCE`` of) the training samples as the vote's reference.
+    def fit(cls, features: torch.Tensor, proba: torch.Tensor) -> NeighborVote:
+        """Keep the reference samples (see :func:`reference_rows`) as the vote's reference.
 
         Parameters
         ----------
-        features : torch.Tensor of shape (n_samples, n_features)
-            The trunk's features of the training data.
-        proba : torch.Tensor of shape (n_samples, n_clusters)
+        features : torch.Tensor of shape (n_reference, n_features)
+            The trunk's features of the reference samples.
+        proba : torch.Tensor of shape (n_reference, n_clusters)
             The head's cluster probabilities of the same samples.
-        rng : numpy.random.RandomState
-            Draws the reference samples when there are more than ``MAX_REFERENCE``.
         """
         features = features.detach().cpu().double()
         proba = proba.detach().cpu().float()
-        if len(features) > MAX_REFERENCE:
-            keep = np.sort(rng.choice(len(features), MAX_REFERENCE, replace=False))
-            keep = torch.from_numpy(keep)
-            features, proba = features[keep], proba[keep]
         mean = features.mean(dim=0)
         # a constant feature (a dead unit) carries no distance; 1 leaves it at 0 after centring
         scale = features.std(dim=0)

@@ -20,6 +20,8 @@ from .rows import take
 
 # t-SNE is fitted on at most this many samples; the rest of the data gets no pseudo-label
 MAX_MANIFOLD_SAMPLES = 12_000
+# a refinement round reads the learned features of at most this many samples (refinement_rows)
+REFINE_SAMPLES = 65_536
 # samples whose mixture posterior is below this get no pseudo-label
 MIN_CONFIDENCE = 0.9
 # restarts of the mixture on the t-SNE map
@@ -302,6 +304,19 @@ def _matching(labels: np.ndarray, reference: np.ndarray, n_clusters: int) -> np.
     renumber = np.empty(n_clusters, dtype=np.int64)
     renumber[rows] = cols
     return renumber
+
+
+def refinement_rows(n_samples: int, seed: int) -> np.ndarray | None:
+    """The samples a refinement round reads: all (None), or ``REFINE_SAMPLES`` drawn.
+
+    Reading a bounded subsample keeps a memory-mapped set's refinement in bounded memory; the
+    samples left out train that round without a pseudo-label, as the first round's do beyond
+    ``MAX_MANIFOLD_SAMPLES``.
+    """
+    if n_samples <= REFINE_SAMPLES:
+        return None
+    rng = np.random.default_rng([seed, n_samples])
+    return np.sort(rng.choice(n_samples, REFINE_SAMPLES, replace=False))
 
 
 def standardised(features: torch.Tensor) -> torch.Tensor:

@@ -18,9 +18,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._neighbors import NeighborVote
+from ._neighbors import NeighborVote, reference_rows
 from .inference import batched, cluster_proba
-from .methods import METHODS
+from .methods import METHODS, Method
+
+# the neighbour vote reads this many samples' features at a time
+VOTE_BLOCK = 16_384
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,7 @@ class ReadOut:
         method = METHODS[self.method]
         data = data.to(next(nets.parameters()).device)
         if self.vote is not None and self.n_neighbors:
-            features = batched(method.features, nets, data)
-            return self.vote.vote(features, self.n_neighbors)
+            return voted(method, nets, data, self.vote, self.n_neighbors)
         return cluster_proba(method, nets, data, self.view_strength).cpu()
 
     def proba(self, nets: nn.ModuleDict, data: torch.Tensor) -> torch.Tensor:
@@ -67,6 +69,19 @@ class ReadOut:
     def public_of_internal(self) -> np.ndarray:
         """The public number of each internal cluster."""
         return np.argsort(self.cluster_order)
+
+
+def voted(
+    method: Method, nets: nn.ModuleDict, data: torch.Tensor, vote: NeighborVote, n_neighbors: int
+) -> torch.Tensor:
+    """The neighbour vote of every sample of ``data``, ``VOTE_BLOCK`` samples at a time.
+
+    Only one block's features are held at once, so that reading a memory-mapped set needs
+    memory for its K probabilities, not its features.
+    """
+    parts = [vote.vote(batched(method.features, nets, block), n_neighbors)
+             for block in data.split(VOTE_BLOCK)]  # fmt: skip
+    return torch.cat(parts)
 
 
 def freeze(
@@ -100,10 +115,13 @@ def freeze(
     vote = None
     proba = head_proba
     if n_neighbors:
-        features = batched(METHODS[method].features, nets, data.to(next(nets.parameters()).device))
-        vote = NeighborVote.fit(features, head_proba, np.random.RandomState(seed))
+        data = data.to(next(nets.parameters()).device)
+        keep = reference_rows(len(data), np.random.RandomState(seed))
+        rows = data if keep is None else data[torch.from_numpy(keep).to(data.device)]
+        features = batched(METHODS[method].features, nets, rows)
+        vote = NeighborVote.fit(features, head_proba if keep is None else head_proba[keep])
         # the same call as predict's, so labels_ is predict's answer on the training data
-        proba = vote.vote(features, n_neighbors)
+        proba = voted(METHODS[method], nets, data, vote, n_neighbors)
     counts = torch.bincount(proba.argmax(dim=1), minlength=proba.shape[1]).numpy()
     order = np.argsort(-counts, kind="stable").astype(np.int64)
     readout = ReadOut(method, float(view_strength), int(n_neighbors), vote, order)

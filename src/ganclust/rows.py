@@ -11,6 +11,7 @@ the in-memory fit, bit for bit; what it does not do is hold ``N x D`` float32 va
 from __future__ import annotations
 
 import hashlib
+import mmap
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,15 +22,22 @@ from .preprocess import Preprocessor
 
 # rows read at once by split() and digest() when no batch size is given
 BLOCK_ROWS = 4096
+# after reading this many bytes, a read-only mapping's pages are let go (see Rows)
+RELEASE_BYTES = 128 * 2**20
+
+
+def _memmap_of(X: Any) -> np.memmap | None:
+    """The memory-mapped array ``X`` is, or is a view of, or None."""
+    while isinstance(X, np.ndarray):
+        if isinstance(X, np.memmap):
+            return X
+        X = X.base
+    return None
 
 
 def is_memory_mapped(X: Any) -> bool:
     """Whether ``X`` is, or is a view of, a memory-mapped numpy array."""
-    while isinstance(X, np.ndarray):
-        if isinstance(X, np.memmap):
-            return True
-        X = X.base
-    return False
+    return _memmap_of(X) is not None
 
 
 class Rows:
@@ -38,6 +46,12 @@ class Rows:
     ``rows[i]`` (an index tensor or array, in any order, or a slice) is the float32 tensor
     ``preprocessor.to_tensor(source)[i]`` on ``device``; ``len``, ``shape``, ``dim``, ``to``,
     ``contiguous`` and ``split`` behave as a tensor's do.
+
+    The pages of the file that a read touched stay mapped into the process, and count in its
+    resident memory, until the kernel needs them. For a read-only mapping (``mmap_mode="r"``)
+    they are let go after every ``RELEASE_BYTES`` read (``madvise(MADV_DONTNEED)``): they stay
+    in the page cache, and a later read maps them again. A writable or copy-on-write mapping is
+    left alone, since letting go of a copy-on-write page would lose what was written to it.
     """
 
     def __init__(
@@ -50,6 +64,10 @@ class Rows:
         self.source, self.preprocessor = source, preprocessor
         self.device = torch.device(device)
         self.memory_format = memory_format
+        mapped = _memmap_of(source)
+        release = getattr(getattr(mapped, "_mmap", None), "madvise", None)
+        self._release = release if mapped is not None and mapped.mode == "r" else None
+        self._unreleased = RELEASE_BYTES  # what the validation and statistics read, too
 
     def __len__(self) -> int:
         return len(self.source)
@@ -79,6 +97,11 @@ class Rows:
             order = np.argsort(wanted, kind="stable")
             rows = np.empty((len(wanted), *self.source.shape[1:]), dtype=self.source.dtype)
             rows[order] = self.source[wanted[order]]
+        self._unreleased += rows.nbytes
+        if self._release is not None and self._unreleased >= RELEASE_BYTES:
+            # the pages stay in the page cache: a later read maps them again
+            self._release(mmap.MADV_DONTNEED)
+            self._unreleased = 0
         out = self.preprocessor.to_tensor(rows).to(self.device)
         if self.memory_format is not None:
             out = out.contiguous(memory_format=self.memory_format)
