@@ -21,7 +21,7 @@ from ._cli_data import CliData, data_record, load_cli_data_with_ids, note_classe
 from ._cli_data import load_cli_data as load_cli_data  # re-exported: the commands' data loader
 from ._cli_parser import build_parser, parse_options
 from ._cli_signatures import estimator_signatures
-from .distributed import launched_rank, launched_size
+from ._launch import launched_rank, launched_size
 
 
 def checkpoint_folder(out: Path) -> Path:

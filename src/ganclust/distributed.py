@@ -22,6 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._launch import launched_rank, launched_size  # noqa: F401 (re-exported)
+
 
 @dataclass(frozen=True)
 class World:
@@ -56,22 +58,6 @@ def world() -> World:
     if dist is None:
         return World()
     return World(dist.get_rank(), dist.get_world_size())  # type: ignore[attr-defined]
-
-
-def launched_size() -> int:
-    """The number of processes torchrun launched (1 when it did not launch this one)."""
-    try:
-        return max(1, int(os.environ.get("WORLD_SIZE", "1")))
-    except ValueError:
-        return 1
-
-
-def launched_rank() -> int:
-    """This process's rank as torchrun gave it (0 when torchrun did not launch it)."""
-    try:
-        return max(0, int(os.environ.get("RANK", "0")))
-    except ValueError:
-        return 0
 
 
 def join(device: torch.device) -> World:
