@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from . import distributed
 from ._resume import CHECKPOINT_SECONDS, CheckpointStore, Current, DoneRun, Progress
 from ._settings import Settings, run_seeds
 from .inference import batched, cluster_logits, cluster_proba
@@ -274,7 +275,7 @@ def train_run(
 
 def _look_at(look: Look, nets: torch.nn.ModuleDict, k: int, callback: Any, clock: _Clock) -> None:
     """The second look of ``n_clusters="auto"``: raise :class:`OtherK` where it is not ``k``."""
-    found = look(nets)
+    found = distributed.agreed(look(nets))  # under torchrun, rank 0's look decides
     if found != k:
         if callback is not None and hasattr(callback, "close"):
             callback.close()  # the abandoned fit's progress bar
@@ -297,7 +298,8 @@ def _scored(
     score = stability_score(method, result.nets, on_device, selection_seed, strength)
     proba = cluster_proba(method, result.nets, on_device, settings.view_strength).cpu()
     sizes = torch.bincount(proba.argmax(dim=1), minlength=settings.n_clusters).numpy()
-    collapsed = len(small_clusters(sizes)) > 0
+    # what selection and the collapse restarts decide from: rank 0's, under torchrun
+    score, collapsed = distributed.agreed(score), distributed.agreed(len(small_clusters(sizes)) > 0)
     clock.lap("scoring")
     quality = cluster_quality(votes, proba)
     return Run(index, score, collapsed, result, proba, clock.seconds, quality)

@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import torch
 from torch import nn
 
 from ._launch import launched_rank, launched_size  # noqa: F401 (re-exported)
+
+Number = TypeVar("Number", int, float, bool)
 
 
 @dataclass(frozen=True)
@@ -94,11 +97,18 @@ def shard(batch: torch.Tensor, here: World) -> torch.Tensor:
     return batch.tensor_split(here.size)[here.rank]
 
 
-def agreed(value: int, here: World) -> int:
-    """Rank 0's ``value`` (an int such as a drawn seed), on every rank."""
+def agreed(value: Number, here: World | None = None) -> Number:
+    """Rank 0's ``value`` (an int or float: a drawn seed, a chosen K, a score) on every rank.
+
+    The decisions the ranks take from what each computed (a K, a run's score, a collapse) are
+    taken from rank 0's numbers, so that the ranks never part ways, even where their sums
+    round differently (processes on different kinds of machines).
+    """
+    here = world() if here is None else here
     if not here.shared:
         return value
-    return int(broadcast(torch.tensor([value], dtype=torch.int64), here).item())
+    sent = broadcast(torch.tensor([float(value)], dtype=torch.float64), here).item()
+    return type(value)(sent)
 
 
 def broadcast(tensor: torch.Tensor, here: World) -> torch.Tensor:

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from . import distributed
 from .pseudo_labels import (
     CONSENSUS_ITERATIONS,
     CONSENSUS_SAMPLES,
@@ -179,7 +180,8 @@ def decide_k(
     view = manifold(data, "tsne", first)
     estimate = estimate_n_clusters(view, params["max_clusters"], first)
     estimate = dataclasses.replace(estimate, seconds=round(time.perf_counter() - started, 3))
-    params = {**params, "n_clusters": estimate.n_clusters, "random_state": seed}
+    k = distributed.agreed(estimate.n_clusters)  # under torchrun, rank 0's estimate decides
+    params = {**params, "n_clusters": k, "random_state": seed}
     return params, view if opts["init"] == "tsne" else None, estimate
 
 
