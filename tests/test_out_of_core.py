@@ -10,7 +10,7 @@ from sklearn.datasets import make_blobs
 from ganclust import ClusterGAN
 from ganclust.preprocess import Preprocessor
 from ganclust.pseudo_labels import MAX_MANIFOLD_SAMPLES
-from ganclust.rows import Rows, digest, is_memory_mapped
+from ganclust.rows import Rows, blocks, digest, is_memory_mapped
 
 
 def mapped(tmp_path, X, name="X.npy"):
@@ -42,6 +42,11 @@ def test_rows_read_what_the_whole_tensor_holds(tmp_path, digit_images):
     layout = rows.contiguous(memory_format=torch.channels_last)[index]
     assert layout.is_contiguous(memory_format=torch.channels_last)
     assert digest(rows) == digest(whole)
+    part = rows.subset(np.array([250, 3, 9]))
+    assert len(part) == 3 and torch.equal(part[torch.tensor([2, 0])], whole[[9, 250]])
+    assert torch.equal(part[1:], whole[[3, 9]])
+    assert torch.equal(torch.cat([b[0 : len(b)] for b in blocks(rows, 64)]), whole)
+    assert [len(b) for b in blocks(rows, 128)] == [128, 128, 44]
 
 
 @pytest.mark.parametrize("kind", ["vectors", "images"])

@@ -21,6 +21,7 @@ from ._settings import Settings, run_seeds
 from .inference import batched, cluster_logits, cluster_proba
 from .methods import METHODS
 from .pseudo_labels import Manifold, pseudo_labels, refined_pseudo_labels, refinement_rows
+from .rows import subset
 from .selection import stability_score
 from .training import Callback, TrainConfig, TrainResult, train
 
@@ -354,7 +355,7 @@ def _round_pseudo(
     report({"event": "phase", "phase": f"refinement {round_}/{settings.refine}"})
     method = METHODS[settings.method]
     rows = refinement_rows(len(data), seed + round_)
-    sample = on_device if rows is None else on_device[torch.from_numpy(rows).to(on_device.device)]
+    sample = on_device if rows is None else subset(on_device, rows)
     features = batched(method.features, result.nets, sample)
     current = cluster_logits(method, result.nets, sample).argmax(dim=1)
     pseudo, found = refined_pseudo_labels(features, current, settings.n_clusters, seed + round_)

@@ -21,6 +21,7 @@ from torch import nn
 from ._neighbors import NeighborVote, reference_rows
 from .inference import batched, cluster_proba
 from .methods import METHODS, Method
+from .rows import blocks, subset
 
 # the neighbour vote reads this many samples' features at a time
 VOTE_BLOCK = 16_384
@@ -80,7 +81,7 @@ def voted(
     memory for its K probabilities, not its features.
     """
     parts = [vote.vote(batched(method.features, nets, block), n_neighbors)
-             for block in data.split(VOTE_BLOCK)]  # fmt: skip
+             for block in blocks(data, VOTE_BLOCK)]  # fmt: skip
     return torch.cat(parts)
 
 
@@ -117,7 +118,7 @@ def freeze(
     if n_neighbors:
         data = data.to(next(nets.parameters()).device)
         keep = reference_rows(len(data), np.random.RandomState(seed))
-        rows = data if keep is None else data[torch.from_numpy(keep).to(data.device)]
+        rows = data if keep is None else subset(data, keep)
         features = batched(METHODS[method].features, nets, rows)
         vote = NeighborVote.fit(features, head_proba if keep is None else head_proba[keep])
         # the same call as predict's, so labels_ is predict's answer on the training data

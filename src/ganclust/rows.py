@@ -60,39 +60,55 @@ class Rows:
         preprocessor: Preprocessor,
         device: torch.device | str = "cpu",
         memory_format: torch.memory_format | None = None,
+        index: np.ndarray | None = None,
     ) -> None:
         self.source, self.preprocessor = source, preprocessor
         self.device = torch.device(device)
         self.memory_format = memory_format
+        # the samples of source these rows are, in order (None: all of them)
+        self.index = index
         mapped = _memmap_of(source)
         release = getattr(getattr(mapped, "_mmap", None), "madvise", None)
         self._release = release if mapped is not None and mapped.mode == "r" else None
         self._unreleased = RELEASE_BYTES  # what the validation and statistics read, too
 
     def __len__(self) -> int:
-        return len(self.source)
+        return len(self.source) if self.index is None else len(self.index)
 
     @property
     def shape(self) -> torch.Size:
-        return torch.Size((len(self.source), *self.preprocessor.data_shape))
+        return torch.Size((len(self), *self.preprocessor.data_shape))
 
     def dim(self) -> int:
         return len(self.shape)
 
     def to(self, device: torch.device | str) -> Rows:
         """The same rows, read onto ``device``."""
-        return Rows(self.source, self.preprocessor, device, self.memory_format)
+        return Rows(self.source, self.preprocessor, device, self.memory_format, self.index)
 
     def contiguous(self, memory_format: torch.memory_format = torch.contiguous_format) -> Rows:
         """The same rows, each read in ``memory_format``."""
-        return Rows(self.source, self.preprocessor, self.device, memory_format)
+        return Rows(self.source, self.preprocessor, self.device, memory_format, self.index)
+
+    def subset(self, index: np.ndarray) -> Rows:
+        """The rows ``index`` (an array of positions), still on disk."""
+        index = np.asarray(index, dtype=np.int64)
+        at = index if self.index is None else self.index[index]
+        return Rows(self.source, self.preprocessor, self.device, self.memory_format, at)
 
     def __getitem__(self, index: Any) -> torch.Tensor:
-        if isinstance(index, slice):
+        if isinstance(index, slice) and self.index is None:
             rows = np.asarray(self.source[index])
         else:
-            wanted = index.cpu().numpy() if isinstance(index, torch.Tensor) else np.asarray(index)
+            if isinstance(index, slice):
+                wanted = np.arange(len(self))[index]
+            elif isinstance(index, torch.Tensor):
+                wanted = index.cpu().numpy()
+            else:
+                wanted = np.asarray(index)
             wanted = wanted.astype(np.int64).reshape(-1)
+            if self.index is not None:
+                wanted = self.index[wanted]
             # read in file order (sequential on disk), then put back in the order asked for
             order = np.argsort(wanted, kind="stable")
             rows = np.empty((len(wanted), *self.source.shape[1:]), dtype=self.source.dtype)
@@ -111,6 +127,26 @@ class Rows:
         """Consecutive blocks of at most ``size`` rows, as tensors."""
         for start in range(0, len(self), size):
             yield self[start : start + size]
+
+
+def blocks(data: torch.Tensor | Rows, size: int) -> Iterator[torch.Tensor | Rows]:
+    """Consecutive blocks of at most ``size`` samples: a tensor's views, or rows still on disk.
+
+    A block of :class:`Rows` is read only when something asks for its rows (a batched forward
+    pass reads it 1,024 rows at a time), so that no block is held preprocessed at once.
+    """
+    if isinstance(data, torch.Tensor):
+        yield from data.split(size)
+        return
+    for start in range(0, len(data), size):
+        yield data.subset(np.arange(start, min(start + size, len(data))))
+
+
+def subset(data: torch.Tensor | Rows, index: np.ndarray) -> torch.Tensor | Rows:
+    """The samples ``index`` of ``data``: a tensor's, or rows still on disk."""
+    if isinstance(data, Rows):
+        return data.subset(index)
+    return data[torch.from_numpy(np.asarray(index, dtype=np.int64)).to(data.device)]
 
 
 def digest(data: torch.Tensor | Rows) -> str:
