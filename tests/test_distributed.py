@@ -60,7 +60,7 @@ def test_checkpoint_flags_are_refused_under_torchrun(flag, monkeypatch, tmp_path
 
 
 @pytest.mark.slow
-def test_library_under_torchrun_shards_batches_and_ends_with_one_model(tmp_path):
+def test_library_under_torchrun_shards_batches_and_ends_with_one_reproducible_model(tmp_path):
     done = torchrun([str(WORKER), str(tmp_path)], cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     ranks = [np.load(tmp_path / f"rank{r}.npz") for r in range(2)]
@@ -85,6 +85,12 @@ def test_library_under_torchrun_shards_batches_and_ends_with_one_model(tmp_path)
     for r in ranks:
         assert "checkpoint_dir is not supported when training on 2 processes" in str(r["refused"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rank0.npz", "rank1.npz"]
+    # the same launch again trains the same model: a two-process fit is reproducible
+    again = tmp_path / "again"
+    again.mkdir()
+    assert torchrun([str(WORKER), str(again)], cwd=again).returncode == 0
+    seeded = ranks[0]["seeded_weights"]
+    assert np.array_equal(np.load(again / "rank0.npz")["seeded_weights"], seeded)
 
 
 @pytest.mark.slow

@@ -2,7 +2,8 @@
 with the library and writes what this rank saw to ``OUT/rank<R>.npz``.
 
 Recorded: every batch of indices the rank trained on (in order), the seed of its own draws,
-its fitted labels and weights, and the message of the refused ``checkpoint_dir``.
+its fitted labels and weights (of a fit without a random_state, then of one with), and the
+message of the refused ``checkpoint_dir``.
 """
 
 import sys
@@ -38,13 +39,19 @@ settings = dict(
     options={"width": 16, "refine": 0}, max_epochs=2, batch_size=32, latent_dim=4, device="cpu"
 )
 model = ClusterGAN(3, **settings).fit(X)  # no random_state: rank 0's drawn seed is used
+seeded = ClusterGAN(3, **settings, random_state=5).fit(X)
 try:
     ClusterGAN(3, **settings).fit(X, checkpoint_dir=out / "never")
     refused = ""
 except ValueError as error:
     refused = str(error)
 here = distributed.world()
-weights = torch.cat([p.detach().reshape(-1) for p in model.nets_.parameters()]).numpy()
+
+
+def weights_of(fitted):
+    return torch.cat([p.detach().reshape(-1) for p in fitted.nets_.parameters()]).numpy()
+
+
 np.savez(
     out / f"rank{here.rank}.npz",
     size=here.size,
@@ -53,6 +60,7 @@ np.savez(
     seeds=np.array(seeds),
     fit_seed=model.settings_.seed,
     labels=model.labels_,
-    weights=weights,
+    weights=weights_of(model),
+    seeded_weights=weights_of(seeded),
     refused=refused,
 )
