@@ -144,17 +144,20 @@ def child(spec: dict[str, object]) -> dict[str, object]:
         if event["event"] == "phase":
             rss.phase = str(event["phase"]).split(" (")[0].split(" ")[0]
 
-    stopped = False
+    stopped, failed = False, None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             model.fit(X, callback=on_event)
         except _Budget:
             stopped = True
+        except Exception as error:  # a fit that fails (diverges) is a result too
+            stopped, failed = True, f"{type(error).__name__}: {error}"
     seconds = time.perf_counter() - started - overhead[0]
     peaks = rss.stop()
     result: dict[str, object] = {"n": len(X), "seconds": seconds, "rss_mib": peaks,
-                                 "points": points, "stopped_at_budget": stopped}  # fmt: skip
+                                 "points": points, "stopped_at_budget": stopped and not failed,
+                                 "failed": failed}  # fmt: skip
     if not stopped:
         acc = clustering_accuracy(y, model.labels_)
         result.update(acc=acc, phases=model.phase_seconds_)
@@ -171,8 +174,10 @@ def run_child(spec: dict[str, object]) -> dict[str, object]:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     out = subprocess.run(
         [sys.executable, __file__, "--child", json.dumps(spec)],
-        env=env, capture_output=True, text=True, check=True,
+        env=env, capture_output=True, text=True,
     )  # fmt: skip
+    if out.returncode != 0:
+        raise RuntimeError(f"{spec} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -284,7 +289,12 @@ def format_tables(payload: dict) -> str:
     lines += [
         "",
         f"The published recipe trained until {payload['budget']:.0f} s"
-        + (" (stopped there)." if payload["published"]["stopped_at_budget"] else "."),
+        + (" (stopped there)." if payload["published"]["stopped_at_budget"] else ".")
+        + (
+            f" It failed: {payload['published']['failed']}."
+            if payload["published"].get("failed")
+            else ""
+        ),
         "",
         "## Training throughput (ganclust's default, first training round)",
         "",
