@@ -122,3 +122,95 @@ def test_the_neighbour_vote_reads_blocks_with_the_same_result(digit_images, monk
         whole.predict_proba(digit_images), blocks.predict_proba(digit_images)
     )
     assert np.array_equal(blocks.predict(digit_images), blocks.labels_)
+
+
+class SliceOnly:
+    """An array held elsewhere, as h5py's or zarr's: it takes slices only, and refuses to be
+    converted whole."""
+
+    def __init__(self, array):
+        self.array, self.reads = array, []
+        self.shape, self.dtype, self.ndim = array.shape, array.dtype, array.ndim
+
+    def __len__(self):
+        return len(self.array)
+
+    def __getitem__(self, key):
+        if not isinstance(key, slice):
+            raise TypeError(f"SliceOnly takes slices, not {type(key).__name__}")
+        self.reads.append(len(self.array[key]))
+        return self.array[key].copy()
+
+    def __array__(self, *args, **kwargs):
+        raise AssertionError("the array-like was read whole")
+
+
+def test_array_likes_are_recognised_and_others_are_not(tmp_path):
+    from scipy.sparse import csr_matrix
+
+    from ganclust.preprocess import is_array_like
+    from ganclust.rows import stays_on_disk
+
+    assert is_array_like(SliceOnly(np.zeros((4, 3)))) and stays_on_disk(SliceOnly(np.zeros((4, 3))))
+    assert stays_on_disk(mapped(tmp_path, np.zeros((4, 3), np.float32)))
+    for other in (np.zeros((4, 3)), torch.zeros(4, 3), [[1.0]], csr_matrix(np.eye(3))):
+        assert not is_array_like(other) and not stays_on_disk(other)
+    assert not is_array_like(SliceOnly(np.zeros(4)))  # one axis: refused as before
+
+
+def test_rows_of_an_array_like_read_runs_of_slices(digit_images):
+    pre = Preprocessor.fit(digit_images, "uint8")
+    whole = pre.to_tensor(digit_images)
+    source = SliceOnly(digit_images)
+    rows = Rows(source, pre)
+    index = torch.tensor([7, 3, 3, 250, 8, 0])
+    assert torch.equal(rows[index], whole[index]) and torch.equal(rows[5:9], whole[5:9])
+    # runs 0, 3, 7-8 and 250: one slice each, the repeated 3 read once
+    assert source.reads[:4] == [1, 1, 2, 1]
+    assert torch.equal(rows.subset(np.array([9, 2]))[torch.tensor([1, 0])], whole[[2, 9]])
+
+
+def test_an_array_like_image_fit_is_the_in_memory_fit_and_never_reads_it_whole(digit_images):
+    settings = tiny(options={"refine": 1})
+    in_memory = ClusterGAN(3, **settings).fit(digit_images)
+    source = SliceOnly(digit_images)
+    elsewhere = ClusterGAN(3, **settings).fit(source)
+    assert np.array_equal(in_memory.labels_, elsewhere.labels_) and source.reads
+    assert elsewhere.n_features_in_ == 64
+    assert np.array_equal(
+        elsewhere.predict(SliceOnly(digit_images)), in_memory.predict(digit_images)
+    )
+    with pytest.raises(
+        ValueError,
+        match="samples of shape 6 x 6, but ClusterGAN was fitted on samples of shape 8 x 8",
+    ):
+        elsewhere.predict(SliceOnly(np.zeros((3, 6, 6), np.uint8)))
+
+
+def test_an_array_like_vector_fit_standardises_in_blocks():
+    X = (
+        make_blobs(300, n_features=5, centers=3, random_state=0)[0] * 50 + 1000
+    )  # far from zero mean and unit variance
+    model = ClusterGAN(3, **tiny(options={"refine": 0})).fit(SliceOnly(X))
+    np.testing.assert_allclose(model.preprocessor_.offset, X.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(model.preprocessor_.scale, X.std(axis=0), rtol=1e-12)
+    # the blocked statistics differ from numpy's in the last bits only: the same clusters
+    in_memory = ClusterGAN(3, **tiny(options={"refine": 0})).fit(X)
+    assert np.array_equal(model.labels_, in_memory.labels_)
+    assert np.array_equal(model.predict(SliceOnly(X)), model.predict(X))
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.array([[0.0, 1.0]] * 5 + [[np.nan, 0.0]]), r"X contains NaN \(in rows 0 to 5\)"),
+        (np.array([[0.0, np.inf]] * 6), "X contains infinity"),
+        (np.array([["a", "b"]] * 6), "X must hold numbers; its dtype is <U1"),
+        (np.zeros((0, 3)), "at least one sample and one feature; its shape is 0 x 3"),
+        (np.zeros((2, 3, 4, 5, 6)), "got 5 dimensions"),
+    ],
+)
+def test_bad_array_likes_are_refused_by_name(bad, message):
+    source = SliceOnly(bad)
+    with pytest.raises(ValueError, match=message):
+        ClusterGAN(2, **tiny()).fit(source)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from . import _checkpoint, _state, distributed
 from ._fit import Initialisations, OtherK, fit_initialisations
@@ -39,8 +39,8 @@ from .inference import batched
 from .latent import sample_latent
 from .methods import METHODS, Method
 from .n_clusters import FeatureLook, decide_k
-from .preprocess import Preprocessor, check_sample_shape, input_dtype_of
-from .rows import Rows, is_memory_mapped
+from .preprocess import Preprocessor, input_dtype_of, validated
+from .rows import Rows, stays_on_disk
 
 
 class _Events:
@@ -86,7 +86,8 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features), (n_samples, H, W) or (n_samples, C, H, W)
-            Feature vectors or images (uint8 or float). No NaN or inf.
+            Feature vectors or images (uint8 or float). No NaN or inf. A memory-mapped array
+            or an array-like that takes slices (h5py, zarr) is read in batches, never whole.
         y : None
             Ignored; present for API consistency.
         checkpoint_dir : str or os.PathLike, optional
@@ -108,10 +109,10 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             The fitted estimator.
         """
         params = self._joined_params(checkpoint_dir)
-        dtype, mapped = input_dtype_of(X), is_memory_mapped(X)
+        dtype, mapped = input_dtype_of(X), stays_on_disk(X)
         X = self._validate(X, reset=True)
         preprocessor = Preprocessor.fit(X, dtype)
-        # a memory-mapped array stays on disk and is read in batches (ganclust.rows)
+        # a memory-mapped array or an array-like stays on disk, read in batches (ganclust.rows)
         data = Rows(X, preprocessor) if mapped else preprocessor.to_tensor(X)
         params, view, estimate = decide_k(params, self._method_name, data, checkpoint_dir)
         look = FeatureLook(self._method_name, data, params) if estimate is not None else None
@@ -224,27 +225,12 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         return factory
 
     def _validate(self, X: Any, *, reset: bool) -> np.ndarray:
-        ndim = X.ndim if hasattr(X, "ndim") else np.asarray(X).ndim
-        if ndim in (3, 4):
-            X = check_array(X, allow_nd=True, dtype="numeric", input_name="X")
-            if reset:
-                self.n_features_in_ = int(np.prod(X.shape[1:]))
-        elif ndim > 4:
-            raise ValueError(
-                f"X must be N x D vectors, N x H x W or N x C x H x W images; got {ndim} dimensions"
-            )
-        else:
-            X = validate_data(self, X, reset=reset, dtype="numeric")
-        if X.dtype.kind not in "fiu":
-            X = X.astype(np.float64)
-        if not reset:
-            check_sample_shape(X, self.preprocessor_.input_shape, type(self).__name__)
-        return X
+        return validated(self, X, reset=reset)
 
     # ---------------------------------------------------------------- read-out
     def _prepare(self, X: Any) -> torch.Tensor | Rows:
         check_is_fitted(self, "state_")
-        mapped = is_memory_mapped(X)
+        mapped = stays_on_disk(X)
         X = self._validate(X, reset=False)
         return Rows(X, self.preprocessor_) if mapped else self.preprocessor_.to_tensor(X)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -208,6 +209,8 @@ def _standardisation(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     computation below.
     """
     low, high = _extremes(X)
+    if not isinstance(X, np.ndarray):  # an array-like held elsewhere is read in blocks
+        return _scaled_standardisation(X, low, high)
     with np.errstate(all="ignore"):
         mean, std = X.mean(axis=0), X.std(axis=0)
     largest = max(float(np.max(np.abs(low), initial=0)), float(np.max(np.abs(high), initial=0)))
@@ -261,7 +264,7 @@ def check_layout(X: np.ndarray) -> None:
         If ``X`` is 4-D with 1, 3 or 4 on its last axis but not on axis 1; the message shows the
         transpose that gives N x C x H x W (nothing is transposed silently).
     """
-    if np.ndim(X) != 4:
+    if len(X.shape) != 4:
         return
     n, a, b, c = X.shape
     if c in CHANNEL_COUNTS and a not in CHANNEL_COUNTS:
@@ -270,6 +273,85 @@ def check_layout(X: np.ndarray) -> None:
             f"takes images as N x C x H x W: pass X.transpose(0, 3, 1, 2) (shape "
             f"{n} x {c} x {a} x {b})"
         )
+
+
+def is_array_like(X: Any) -> bool:
+    """Whether ``X`` is an array held elsewhere that takes slices (h5py, zarr, dask, ...).
+
+    That is: not a numpy array, tensor, list, tuple, sparse matrix or pandas object, but
+    something with a ``shape`` of two or more axes, a ``dtype`` and ``[]``.
+    """
+    import scipy.sparse
+
+    if isinstance(X, (np.ndarray, torch.Tensor, list, tuple)) or scipy.sparse.issparse(X):
+        return False
+    if hasattr(X, "iloc") or not hasattr(X, "__getitem__"):  # pandas has its own conversion
+        return False
+    shape, dtype = getattr(X, "shape", None), getattr(X, "dtype", None)
+    return isinstance(shape, tuple) and len(shape) >= 2 and isinstance(dtype, np.dtype)
+
+
+def check_array_like(X: Any) -> None:
+    """Validate an array-like held elsewhere block by block, without reading it whole.
+
+    Raises
+    ------
+    ValueError
+        If its dtype is not numeric, it holds no sample or no feature, or a value is NaN or
+        infinite (the message names the first block of rows that holds one).
+    """
+    if X.dtype.kind not in "biuf":
+        raise ValueError(f"X must hold numbers; its dtype is {X.dtype}")
+    if X.shape[0] == 0 or int(np.prod(X.shape[1:])) == 0:
+        shape = " x ".join(map(str, X.shape))
+        raise ValueError(f"X must hold at least one sample and one feature; its shape is {shape}")
+    if X.dtype.kind != "f":
+        return
+    start = 0
+    for block in _blocks(X):
+        block = np.asarray(block)
+        if not np.isfinite(block).all():
+            what = "NaN" if np.isnan(block).any() else "infinity"
+            stop = start + len(block) - 1
+            raise ValueError(f"X contains {what} (in rows {start} to {stop}); remove or impute it")
+        start += len(block)
+
+
+def validated(estimator: Any, X: Any, *, reset: bool) -> Any:
+    """``X`` validated for ``estimator``: a numpy array, or an array-like left where it is.
+
+    Vectors go through scikit-learn's ``validate_data`` (which sets ``n_features_in_`` when
+    ``reset``), images through ``check_array``, and an array-like held elsewhere
+    (:func:`is_array_like`) through :func:`check_array_like`, block by block. Without
+    ``reset``, the samples must have the shape the estimator was fitted on.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` has more than four axes, or fails the checks above.
+    """
+    from sklearn.utils.validation import check_array, validate_data
+
+    on_disk = is_array_like(X)
+    ndim = len(X.shape) if on_disk else np.ndim(X)
+    if ndim > 4:
+        raise ValueError(
+            f"X must be N x D vectors, N x H x W or N x C x H x W images; got {ndim} dimensions"
+        )
+    if on_disk:
+        check_array_like(X)
+    elif ndim in (3, 4):
+        X = check_array(X, allow_nd=True, dtype="numeric", input_name="X")
+    else:
+        X = validate_data(estimator, X, reset=reset, dtype="numeric")
+    if reset and (on_disk or ndim in (3, 4)):
+        estimator.n_features_in_ = int(np.prod(X.shape[1:]))
+    if X.dtype.kind not in "fiu" and not on_disk:
+        X = X.astype(np.float64)
+    if not reset:
+        owner = type(estimator).__name__
+        check_sample_shape(X, estimator.preprocessor_.input_shape, owner)
+    return X
 
 
 def input_dtype_of(X: object) -> str:

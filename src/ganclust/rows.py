@@ -1,11 +1,13 @@
-"""Training data read from disk in batches: a memory-mapped array is never copied whole.
+"""Training data read from disk in batches: an array held on disk is never copied whole.
 
 A fit on an in-memory array preprocesses it once into a tensor. A fit on a memory-mapped
-array (``np.load(path, mmap_mode="r")``, ``np.memmap``; the CLI maps ``.npy`` files) keeps the
-array where it is and wraps it in :class:`Rows`, which reads and preprocesses only the rows a
-step asks for: a training batch, the occupancy probe, a block of a batched forward pass, the
-manifold's subsample. Every read gives the values the whole tensor would hold, so the fit is
-the in-memory fit, bit for bit; what it does not do is hold ``N x D`` float32 values at once.
+array (``np.load(path, mmap_mode="r")``, ``np.memmap``; the CLI maps ``.npy`` files), or on
+any other array-like that takes slices (an HDF5 dataset of h5py, a zarr or dask array), keeps
+the array where it is and wraps it in :class:`Rows`, which reads and preprocesses only the rows
+a step asks for: a training batch, the occupancy probe, a block of a batched forward pass, the
+manifold's subsample. Every read gives the values the whole tensor would hold, so the fit on a
+memory-mapped array is the in-memory fit, bit for bit; what it does not do is hold ``N x D``
+float32 values at once.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .preprocess import Preprocessor
+from .preprocess import Preprocessor, is_array_like
 
 # rows read at once by split() and digest() when no batch size is given
 BLOCK_ROWS = 4096
@@ -38,6 +40,25 @@ def _memmap_of(X: Any) -> np.memmap | None:
 def is_memory_mapped(X: Any) -> bool:
     """Whether ``X`` is, or is a view of, a memory-mapped numpy array."""
     return _memmap_of(X) is not None
+
+
+def stays_on_disk(X: Any) -> bool:
+    """Whether a fit reads ``X`` in batches (:class:`Rows`) instead of loading it whole."""
+    return is_memory_mapped(X) or is_array_like(X)
+
+
+def _gather(source: Any, index: np.ndarray) -> np.ndarray:
+    """``source[index]`` for sorted positions ``index``, duplicates allowed."""
+    if isinstance(source, np.ndarray):
+        return source[index]
+    # array-likes differ in the indices they take (h5py: increasing and unique, zarr: none
+    # through []), but all take slices: read each run of consecutive positions as one
+    unique, counts = np.unique(index, return_counts=True)
+    runs = np.split(unique, np.flatnonzero(np.diff(unique) != 1) + 1)
+    read = [np.asarray(source[int(run[0]) : int(run[-1]) + 1]) for run in runs if len(run)]
+    if not read:
+        return np.empty((0, *source.shape[1:]), dtype=source.dtype)
+    return np.repeat(np.concatenate(read), counts, axis=0)
 
 
 class Rows:
@@ -112,7 +133,7 @@ class Rows:
             # read in file order (sequential on disk), then put back in the order asked for
             order = np.argsort(wanted, kind="stable")
             rows = np.empty((len(wanted), *self.source.shape[1:]), dtype=self.source.dtype)
-            rows[order] = self.source[wanted[order]]
+            rows[order] = _gather(self.source, wanted[order])
         self._unreleased += rows.nbytes
         if self._release is not None and self._unreleased >= RELEASE_BYTES:
             # the pages stay in the page cache: a later read maps them again
