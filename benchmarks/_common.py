@@ -159,9 +159,10 @@ def bayes_accuracy(name: str, seed: int = 0) -> float | None:
     For the mixture, the Bayes classifier of equal-weight, equal-variance isotropic Gaussians is
     the nearest true mean; no clusterer can be expected to beat it on average.
     """
-    if name != "mixture":
+    if name != "mixture" and not name.startswith("mixture-k"):
         return None
-    X, y, means = gaussian_mixture(seed)
+    k = 10 if name == "mixture" else int(name[9:])
+    X, y, means = gaussian_mixture(seed, n_samples=300 * k, k=k)
     nearest = ((X[:, None, :] - means[None]) ** 2).sum(axis=-1).argmin(axis=1)
     return float((nearest == y).mean())
 
