@@ -214,3 +214,39 @@ def test_bad_array_likes_are_refused_by_name(bad, message):
     source = SliceOnly(bad)
     with pytest.raises(ValueError, match=message):
         ClusterGAN(2, **tiny()).fit(source)
+
+
+def _file_pages_mib():
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("RssFile:"))
+    return int(line.split()[1]) / 1024
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/status"), reason="Linux only")
+def test_shuffled_batches_of_a_mapped_file_leave_its_pages_unmapped(tmp_path):
+    # 40 MiB of 28 x 28 uint8 rows, read once in shuffled batches of 64, as an epoch reads them;
+    # through the mapping, each scattered row would map 64 KiB or more of the file around it
+    X = np.random.default_rng(0).integers(0, 255, (53_500, 28, 28), dtype=np.uint8)
+    M = mapped(tmp_path, X)
+    pre = Preprocessor.fit(X[:10], "uint8")
+    rows = Rows(M, pre)
+    before, peak = _file_pages_mib(), 0.0
+    order = torch.randperm(len(X), generator=torch.Generator().manual_seed(0))
+    for batch in order.split(64):
+        assert torch.equal(rows[batch], pre.to_tensor(X[batch.numpy()]))
+        peak = max(peak, _file_pages_mib() - before)
+    assert peak < 2, f"{peak:.1f} MiB of the 40 MiB file was mapped"
+
+
+def test_views_and_copy_on_write_maps_are_read_through_the_mapping(tmp_path, digit_images):
+    from ganclust.rows import _file_of
+
+    pre = Preprocessor.fit(digit_images, "uint8")
+    M = mapped(tmp_path, digit_images)
+    assert _file_of(M) == (str(tmp_path / "X.npy"), 128) and _file_of(np.asarray(M))
+    copy_on_write = np.load(tmp_path / "X.npy", mmap_mode="c")
+    copy_on_write[0] = 255  # only the mapping holds this write
+    for source in (M[10:], M[::2], copy_on_write):
+        assert _file_of(source) is None
+        index = torch.tensor([5, 0, 5, 40])
+        assert torch.equal(Rows(source, pre)[index], pre.to_tensor(np.asarray(source)[index]))

@@ -24,8 +24,6 @@ from .preprocess import Preprocessor, is_array_like
 
 # rows read at once by split() and digest() when no batch size is given
 BLOCK_ROWS = 4096
-# after reading this many bytes, a read-only mapping's pages are let go (see Rows)
-RELEASE_BYTES = 128 * 2**20
 
 
 def _memmap_of(X: Any) -> np.memmap | None:
@@ -42,9 +40,29 @@ def is_memory_mapped(X: Any) -> bool:
     return _memmap_of(X) is not None
 
 
+def _file_of(source: Any) -> tuple[str, int] | None:
+    """The file and byte offset of a memory-mapped array that reads can take from the file
+    itself: the whole mapped array (or ``np.asarray`` of it), C-ordered, not copy-on-write."""
+    mapped = _memmap_of(source)
+    if mapped is None or mapped.mode not in ("r", "r+") or mapped.filename is None:
+        return None
+    whole = isinstance(mapped.base, mmap.mmap) and source.shape == mapped.shape
+    same = whole and source.dtype == mapped.dtype and source.ctypes.data == mapped.ctypes.data
+    if not (same and source.flags.c_contiguous):
+        return None
+    return str(mapped.filename), int(mapped.offset)
+
+
 def stays_on_disk(X: Any) -> bool:
     """Whether a fit reads ``X`` in batches (:class:`Rows`) instead of loading it whole."""
     return is_memory_mapped(X) or is_array_like(X)
+
+
+def _runs(unique: np.ndarray) -> list[np.ndarray]:
+    """Sorted unique positions split into runs of consecutive ones."""
+    if len(unique) == 0:
+        return []
+    return np.split(unique, np.flatnonzero(np.diff(unique) != 1) + 1)
 
 
 def _gather(source: Any, index: np.ndarray) -> np.ndarray:
@@ -54,11 +72,30 @@ def _gather(source: Any, index: np.ndarray) -> np.ndarray:
     # array-likes differ in the indices they take (h5py: increasing and unique, zarr: none
     # through []), but all take slices: read each run of consecutive positions as one
     unique, counts = np.unique(index, return_counts=True)
-    runs = np.split(unique, np.flatnonzero(np.diff(unique) != 1) + 1)
-    read = [np.asarray(source[int(run[0]) : int(run[-1]) + 1]) for run in runs if len(run)]
+    read = [np.asarray(source[int(run[0]) : int(run[-1]) + 1]) for run in _runs(unique)]
     if not read:
         return np.empty((0, *source.shape[1:]), dtype=source.dtype)
     return np.repeat(np.concatenate(read), counts, axis=0)
+
+
+def _read_file(path: str, offset: int, source: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """The rows at sorted positions ``index`` of the C-ordered array that ``source`` maps from
+    ``path`` at byte ``offset``, read from the file, one read per run of consecutive rows."""
+    unique, counts = np.unique(index, return_counts=True)
+    out = np.empty((len(unique), *source.shape[1:]), dtype=source.dtype)
+    row_bytes = out[:1].nbytes
+    buffer = memoryview(out.reshape(-1).view(np.uint8))
+    at = 0
+    with open(path, "rb", buffering=0) as file:
+        for run in _runs(unique):
+            file.seek(offset + int(run[0]) * row_bytes)
+            end = at + len(run) * row_bytes
+            while at < end:
+                got = file.readinto(buffer[at:end])
+                if not got:
+                    raise OSError(f"{path} ends before row {int(run[-1])}: was it truncated?")
+                at += got
+    return out if len(unique) == len(index) else np.repeat(out, counts, axis=0)
 
 
 class Rows:
@@ -68,11 +105,15 @@ class Rows:
     ``preprocessor.to_tensor(source)[i]`` on ``device``; ``len``, ``shape``, ``dim``, ``to``,
     ``contiguous`` and ``split`` behave as a tensor's do.
 
-    The pages of the file that a read touched stay mapped into the process, and count in its
-    resident memory, until the kernel needs them. For a read-only mapping (``mmap_mode="r"``)
-    they are let go after every ``RELEASE_BYTES`` read (``madvise(MADV_DONTNEED)``): they stay
-    in the page cache, and a later read maps them again. A writable or copy-on-write mapping is
-    left alone, since letting go of a copy-on-write page would lose what was written to it.
+    A memory-mapped array is read from its file (``readinto`` at each run of rows), not through
+    the mapping: the pages a mapping touches count in the process's resident memory, and a
+    page fault maps the cached pages around the one it needs too (64 KiB or a large folio), so
+    a shuffled batch of 784-byte rows read through the mapping would map megabytes, and an
+    epoch the whole file. A file read leaves them in the page cache only. Views of a mapping
+    other than the whole array, and copy-on-write mappings (whose writes only the mapping
+    holds), are read through it; for a read-only mapping (``mmap_mode="r"``) its pages are let
+    go after every read (``madvise(MADV_DONTNEED)``), which also lets go of what the input
+    validation and statistics mapped.
     """
 
     def __init__(
@@ -91,7 +132,7 @@ class Rows:
         mapped = _memmap_of(source)
         release = getattr(getattr(mapped, "_mmap", None), "madvise", None)
         self._release = release if mapped is not None and mapped.mode == "r" else None
-        self._unreleased = RELEASE_BYTES  # what the validation and statistics read, too
+        self._file = _file_of(source)
 
     def __len__(self) -> int:
         return len(self.source) if self.index is None else len(self.index)
@@ -118,7 +159,7 @@ class Rows:
         return Rows(self.source, self.preprocessor, self.device, self.memory_format, at)
 
     def __getitem__(self, index: Any) -> torch.Tensor:
-        if isinstance(index, slice) and self.index is None:
+        if isinstance(index, slice) and self.index is None and self._file is None:
             rows = np.asarray(self.source[index])
         else:
             if isinstance(index, slice):
@@ -133,12 +174,13 @@ class Rows:
             # read in file order (sequential on disk), then put back in the order asked for
             order = np.argsort(wanted, kind="stable")
             rows = np.empty((len(wanted), *self.source.shape[1:]), dtype=self.source.dtype)
-            rows[order] = _gather(self.source, wanted[order])
-        self._unreleased += rows.nbytes
-        if self._release is not None and self._unreleased >= RELEASE_BYTES:
+            if self._file is not None:
+                rows[order] = _read_file(*self._file, self.source, wanted[order])
+            else:
+                rows[order] = _gather(self.source, wanted[order])
+        if self._release is not None:
             # the pages stay in the page cache: a later read maps them again
             self._release(mmap.MADV_DONTNEED)
-            self._unreleased = 0
         out = self.preprocessor.to_tensor(rows).to(self.device)
         if self.memory_format is not None:
             out = out.contiguous(memory_format=self.memory_format)
