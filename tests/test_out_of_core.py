@@ -170,12 +170,19 @@ def test_rows_of_an_array_like_read_runs_of_slices(digit_images):
     assert torch.equal(rows.subset(np.array([9, 2]))[torch.tensor([1, 0])], whole[[2, 9]])
 
 
-def test_an_array_like_image_fit_is_the_in_memory_fit_and_never_reads_it_whole(digit_images):
+def test_an_array_like_image_fit_is_the_in_memory_fit_and_never_reads_it_whole(
+    digit_images, monkeypatch
+):
+    from ganclust import preprocess, rows
+
     settings = tiny(options={"refine": 1})
     in_memory = ClusterGAN(3, **settings).fit(digit_images)
+    monkeypatch.setattr(rows, "BLOCK_ROWS", 64)
+    monkeypatch.setattr(preprocess, "BLOCK_VALUES", 64 * 64)
     source = SliceOnly(digit_images)
     elsewhere = ClusterGAN(3, **settings).fit(source)
-    assert np.array_equal(in_memory.labels_, elsewhere.labels_) and source.reads
+    assert np.array_equal(in_memory.labels_, elsewhere.labels_)
+    assert source.reads and max(source.reads) <= 64 < len(digit_images)
     assert elsewhere.n_features_in_ == 64
     assert np.array_equal(
         elsewhere.predict(SliceOnly(digit_images)), in_memory.predict(digit_images)
@@ -227,7 +234,8 @@ def test_shuffled_batches_of_a_mapped_file_leave_its_pages_unmapped(tmp_path):
     # 40 MiB of 28 x 28 uint8 rows, read once in shuffled batches of 64, as an epoch reads them;
     # through the mapping, each scattered row would map 64 KiB or more of the file around it
     X = np.random.default_rng(0).integers(0, 255, (53_500, 28, 28), dtype=np.uint8)
-    M = mapped(tmp_path, X)
+    np.save(tmp_path / "X.npy", X)
+    M = np.load(tmp_path / "X.npy", mmap_mode="r+")  # a writable map is never let go
     pre = Preprocessor.fit(X[:10], "uint8")
     rows = Rows(M, pre)
     before, peak = _file_pages_mib(), 0.0
@@ -243,10 +251,44 @@ def test_views_and_copy_on_write_maps_are_read_through_the_mapping(tmp_path, dig
 
     pre = Preprocessor.fit(digit_images, "uint8")
     M = mapped(tmp_path, digit_images)
-    assert _file_of(M) == (str(tmp_path / "X.npy"), 128) and _file_of(np.asarray(M))
+    assert _file_of(M)[:2] == (str(tmp_path / "X.npy"), 128) and _file_of(np.asarray(M))
     copy_on_write = np.load(tmp_path / "X.npy", mmap_mode="c")
     copy_on_write[0] = 255  # only the mapping holds this write
     for source in (M[10:], M[::2], copy_on_write):
         assert _file_of(source) is None
         index = torch.tensor([5, 0, 5, 40])
         assert torch.equal(Rows(source, pre)[index], pre.to_tensor(np.asarray(source)[index]))
+
+
+def test_rows_take_negative_positions_and_refuse_those_out_of_range(tmp_path, digit_images):
+    pre = Preprocessor.fit(digit_images, "uint8")
+    whole = pre.to_tensor(digit_images)
+    for source in (mapped(tmp_path, digit_images), SliceOnly(digit_images)):
+        rows = Rows(source, pre)
+        assert torch.equal(rows[torch.tensor([-1, 0, -300])], whole[[299, 0, 0]])
+        for bad in ([300], [-301], [2, 5000]):
+            with pytest.raises(IndexError, match="row index out of range for 300 rows"):
+                rows[np.array(bad)]
+
+
+@pytest.mark.parametrize("dtype", [">f4", "<f8", "u1"])
+def test_file_reads_honour_the_offset_and_byte_order(tmp_path, dtype):
+    from ganclust.rows import _file_of
+
+    values = np.random.default_rng(0).normal(size=(70, 3, 5)).astype(dtype)
+    path = tmp_path / "raw.bin"
+    path.write_bytes(b"x" * 5001 + values.tobytes())  # an offset that is not page-aligned
+    source = np.memmap(path, dtype=dtype, mode="r", offset=5001, shape=values.shape)
+    assert _file_of(source)[:2] == (str(path), 5001)
+    pre = Preprocessor.fit(values, "float")
+    index = torch.tensor([69, 3, 4, 5, 3, 0])
+    assert torch.equal(Rows(source, pre)[index], pre.to_tensor(values)[index])
+    assert torch.equal(Rows(source, pre)[10:13], pre.to_tensor(values)[10:13])
+
+
+def test_a_replaced_file_is_read_through_the_mapping_it_was_mapped_from(tmp_path, digit_images):
+    pre = Preprocessor.fit(digit_images, "uint8")
+    rows = Rows(mapped(tmp_path, digit_images), pre)
+    (tmp_path / "X.npy").rename(tmp_path / "old.npy")
+    np.save(tmp_path / "X.npy", np.zeros_like(digit_images))  # another file at the same path
+    assert torch.equal(rows[torch.tensor([4, 1])], pre.to_tensor(digit_images[[4, 1]]))

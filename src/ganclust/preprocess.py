@@ -67,7 +67,7 @@ class Preprocessor:
             beyond float64's range.
         """
         check_layout(X)
-        if X.ndim == 2:
+        if len(X.shape) == 2:
             offset, scale = _standardisation(X)
         elif input_dtype == "uint8":
             offset, scale = np.array(127.5), np.array(127.5)
@@ -184,7 +184,7 @@ def _extremes(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-feature (axis 0) min and max in ``X``'s own dtype; refuses values beyond float64."""
     low = np.min([block.min(axis=0) for block in _blocks(X)], axis=0)
     high = np.max([block.max(axis=0) for block in _blocks(X)], axis=0)
-    if X.ndim > 2:
+    if len(X.shape) > 2:
         low, high = low.min(), high.max()
     if X.dtype.kind == "f" and float(max(-np.min(low), np.max(high))) > FLOAT64_MAX:
         raise ValueError(
@@ -279,16 +279,18 @@ def is_array_like(X: Any) -> bool:
     """Whether ``X`` is an array held elsewhere that takes slices (h5py, zarr, dask, ...).
 
     That is: not a numpy array, tensor, list, tuple, sparse matrix or pandas object, but
-    something with a ``shape`` of two or more axes, a ``dtype`` and ``[]``.
+    something with a ``shape`` of two or more known axes, a numpy ``dtype``, ``len`` and ``[]``.
     """
     import scipy.sparse
 
     if isinstance(X, (np.ndarray, torch.Tensor, list, tuple)) or scipy.sparse.issparse(X):
         return False
-    if hasattr(X, "iloc") or not hasattr(X, "__getitem__"):  # pandas has its own conversion
-        return False
+    if hasattr(X, "iloc") or not all(hasattr(X, name) for name in ("__getitem__", "__len__")):
+        return False  # pandas has its own conversion
     shape, dtype = getattr(X, "shape", None), getattr(X, "dtype", None)
-    return isinstance(shape, tuple) and len(shape) >= 2 and isinstance(dtype, np.dtype)
+    # a dask array of unknown chunk sizes has NaN in its shape: it is converted as before
+    known = isinstance(shape, tuple) and all(isinstance(n, (int, np.integer)) for n in shape)
+    return known and len(shape) >= 2 and isinstance(dtype, np.dtype)
 
 
 def check_array_like(X: Any) -> None:
@@ -365,7 +367,7 @@ def check_sample_shape(X: np.ndarray, expected: tuple[int, ...], owner: str) -> 
         got = " x ".join(map(str, X.shape[1:]))
         want = " x ".join(map(str, expected))
         hint = ""
-        if X.ndim == 4 and (X.shape[3], X.shape[1], X.shape[2]) == tuple(expected):
+        if len(X.shape) == 4 and (X.shape[3], X.shape[1], X.shape[2]) == tuple(expected):
             hint = "; X looks channels-last (N x H x W x C): pass X.transpose(0, 3, 1, 2)"
         raise ValueError(
             f"X has samples of shape {got}, but {owner} was fitted on samples of shape {want}"

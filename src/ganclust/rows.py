@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import mmap
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -40,9 +41,10 @@ def is_memory_mapped(X: Any) -> bool:
     return _memmap_of(X) is not None
 
 
-def _file_of(source: Any) -> tuple[str, int] | None:
-    """The file and byte offset of a memory-mapped array that reads can take from the file
-    itself: the whole mapped array (or ``np.asarray`` of it), C-ordered, not copy-on-write."""
+def _file_of(source: Any) -> tuple[str, int, tuple[int, int]] | None:
+    """The file, byte offset and file identity (device, inode) of a memory-mapped array that
+    reads can take from the file itself: the whole mapped array (or ``np.asarray`` of it),
+    C-ordered, not copy-on-write."""
     mapped = _memmap_of(source)
     if mapped is None or mapped.mode not in ("r", "r+") or mapped.filename is None:
         return None
@@ -50,7 +52,11 @@ def _file_of(source: Any) -> tuple[str, int] | None:
     same = whole and source.dtype == mapped.dtype and source.ctypes.data == mapped.ctypes.data
     if not (same and source.flags.c_contiguous):
         return None
-    return str(mapped.filename), int(mapped.offset)
+    try:
+        stat = os.stat(mapped.filename)
+    except OSError:
+        return None
+    return str(mapped.filename), int(mapped.offset), (stat.st_dev, stat.st_ino)
 
 
 def stays_on_disk(X: Any) -> bool:
@@ -58,11 +64,26 @@ def stays_on_disk(X: Any) -> bool:
     return is_memory_mapped(X) or is_array_like(X)
 
 
+def _in_range(wanted: np.ndarray, n: int) -> np.ndarray:
+    """Row positions with negative ones counted from the end, as numpy does.
+
+    Raises
+    ------
+    IndexError
+        If a position is outside the ``n`` rows.
+    """
+    wanted = np.where(wanted < 0, wanted + n, wanted)
+    if len(wanted) and (wanted.min() < 0 or wanted.max() >= n):
+        raise IndexError(f"row index out of range for {n} rows")
+    return wanted
+
+
 def _runs(unique: np.ndarray) -> list[np.ndarray]:
-    """Sorted unique positions split into runs of consecutive ones."""
+    """Sorted unique positions split into runs of consecutive ones, of at most ``BLOCK_ROWS``."""
     if len(unique) == 0:
         return []
-    return np.split(unique, np.flatnonzero(np.diff(unique) != 1) + 1)
+    runs = np.split(unique, np.flatnonzero(np.diff(unique) != 1) + 1)
+    return [run[at : at + BLOCK_ROWS] for run in runs for at in range(0, len(run), BLOCK_ROWS)]
 
 
 def _gather(source: Any, index: np.ndarray) -> np.ndarray:
@@ -78,15 +99,25 @@ def _gather(source: Any, index: np.ndarray) -> np.ndarray:
     return np.repeat(np.concatenate(read), counts, axis=0)
 
 
-def _read_file(path: str, offset: int, source: np.ndarray, index: np.ndarray) -> np.ndarray:
+def _read_file(
+    path: str, offset: int, identity: tuple[int, int], source: np.ndarray, index: np.ndarray
+) -> np.ndarray | None:
     """The rows at sorted positions ``index`` of the C-ordered array that ``source`` maps from
-    ``path`` at byte ``offset``, read from the file, one read per run of consecutive rows."""
+    ``path`` at byte ``offset``, read from the file, one read per run of consecutive rows; None
+    when the path no longer names the mapped file (``identity``: its device and inode)."""
     unique, counts = np.unique(index, return_counts=True)
     out = np.empty((len(unique), *source.shape[1:]), dtype=source.dtype)
     row_bytes = out[:1].nbytes
     buffer = memoryview(out.reshape(-1).view(np.uint8))
     at = 0
-    with open(path, "rb", buffering=0) as file:
+    try:
+        file = open(path, "rb", buffering=0)  # noqa: SIM115 (closed below)
+    except OSError:
+        return None
+    with file:
+        stat = os.fstat(file.fileno())
+        if (stat.st_dev, stat.st_ino) != identity:  # replaced or moved: the mapping holds it
+            return None
         for run in _runs(unique):
             file.seek(offset + int(run[0]) * row_bytes)
             end = at + len(run) * row_bytes
@@ -159,7 +190,8 @@ class Rows:
         return Rows(self.source, self.preprocessor, self.device, self.memory_format, at)
 
     def __getitem__(self, index: Any) -> torch.Tensor:
-        if isinstance(index, slice) and self.index is None and self._file is None:
+        direct = self._file is None and isinstance(self.source, np.ndarray)
+        if isinstance(index, slice) and self.index is None and direct:
             rows = np.asarray(self.source[index])
         else:
             if isinstance(index, slice):
@@ -168,16 +200,16 @@ class Rows:
                 wanted = index.cpu().numpy()
             else:
                 wanted = np.asarray(index)
-            wanted = wanted.astype(np.int64).reshape(-1)
+            wanted = _in_range(wanted.astype(np.int64).reshape(-1), len(self))
             if self.index is not None:
                 wanted = self.index[wanted]
             # read in file order (sequential on disk), then put back in the order asked for
             order = np.argsort(wanted, kind="stable")
             rows = np.empty((len(wanted), *self.source.shape[1:]), dtype=self.source.dtype)
+            read = None
             if self._file is not None:
-                rows[order] = _read_file(*self._file, self.source, wanted[order])
-            else:
-                rows[order] = _gather(self.source, wanted[order])
+                read = _read_file(*self._file, self.source, wanted[order])
+            rows[order] = _gather(self.source, wanted[order]) if read is None else read
         if self._release is not None:
             # the pages stay in the page cache: a later read maps them again
             self._release(mmap.MADV_DONTNEED)
