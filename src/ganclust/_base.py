@@ -88,8 +88,7 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         X : array-like of shape (n_samples, n_features), (n_samples, H, W) or (n_samples, C, H, W)
             Feature vectors or images (uint8 or float). No NaN or inf. A memory-mapped array
             or an array-like that takes slices (h5py, zarr) is read in batches, never whole.
-        y : None
-            Ignored; present for API consistency.
+        y : None, ignored
         checkpoint_dir : str or os.PathLike, optional
             Folder to checkpoint the fit in, at every epoch's end and every few minutes within
             an epoch (Ctrl-C also checkpoints). If it holds a checkpoint of this same fit (same
