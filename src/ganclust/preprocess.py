@@ -335,7 +335,10 @@ def validated(estimator: Any, X: Any, *, reset: bool) -> Any:
     from sklearn.utils.validation import check_array, validate_data
 
     on_disk = is_array_like(X)
-    ndim = len(X.shape) if on_disk else np.ndim(X)
+    if on_disk:
+        ndim = len(X.shape)
+    else:  # np.ndim would dispatch __array_function__, which some array wrappers refuse
+        ndim = X.ndim if hasattr(X, "ndim") else np.asarray(X).ndim
     if ndim > 4:
         raise ValueError(
             f"X must be N x D vectors, N x H x W or N x C x H x W images; got {ndim} dimensions"
