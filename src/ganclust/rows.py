@@ -86,17 +86,25 @@ def _runs(unique: np.ndarray) -> list[np.ndarray]:
     return [run[at : at + BLOCK_ROWS] for run in runs for at in range(0, len(run), BLOCK_ROWS)]
 
 
+def _by_runs(index: np.ndarray, read_run: Any, row_like: np.ndarray) -> np.ndarray:
+    """The rows at sorted positions ``index`` (duplicates allowed), read as one
+    ``read_run(start, stop)`` per run of consecutive positions; ``row_like`` gives the row
+    shape and dtype."""
+    unique, counts = np.unique(index, return_counts=True)
+    read = [read_run(int(run[0]), int(run[-1]) + 1) for run in _runs(unique)]
+    if not read:
+        return np.empty((0, *row_like.shape[1:]), dtype=row_like.dtype)
+    out = np.concatenate(read)
+    return out if len(unique) == len(index) else np.repeat(out, counts, axis=0)
+
+
 def _gather(source: Any, index: np.ndarray) -> np.ndarray:
     """``source[index]`` for sorted positions ``index``, duplicates allowed."""
     if isinstance(source, np.ndarray):
         return source[index]
     # array-likes differ in the indices they take (h5py: increasing and unique, zarr: none
     # through []), but all take slices: read each run of consecutive positions as one
-    unique, counts = np.unique(index, return_counts=True)
-    read = [np.asarray(source[int(run[0]) : int(run[-1]) + 1]) for run in _runs(unique)]
-    if not read:
-        return np.empty((0, *source.shape[1:]), dtype=source.dtype)
-    return np.repeat(np.concatenate(read), counts, axis=0)
+    return _by_runs(index, lambda start, stop: np.asarray(source[start:stop]), source)
 
 
 def _read_file(
@@ -105,28 +113,28 @@ def _read_file(
     """The rows at sorted positions ``index`` of the C-ordered array that ``source`` maps from
     ``path`` at byte ``offset``, read from the file, one read per run of consecutive rows; None
     when the path no longer names the mapped file (``identity``: its device and inode)."""
-    unique, counts = np.unique(index, return_counts=True)
-    out = np.empty((len(unique), *source.shape[1:]), dtype=source.dtype)
-    row_bytes = out[:1].nbytes
-    buffer = memoryview(out.reshape(-1).view(np.uint8))
-    at = 0
+    row_bytes = source[:1].nbytes
     try:
         file = open(path, "rb", buffering=0)  # noqa: SIM115 (closed below)
     except OSError:
         return None
+
+    def read_run(start: int, stop: int) -> np.ndarray:
+        out = np.empty((stop - start, *source.shape[1:]), dtype=source.dtype)
+        buffer, at = memoryview(out.reshape(-1).view(np.uint8)), 0
+        file.seek(offset + start * row_bytes)
+        while at < len(buffer):
+            got = file.readinto(buffer[at:])
+            if not got:
+                raise OSError(f"{path} ends before row {stop - 1}: was it truncated?")
+            at += got
+        return out
+
     with file:
         stat = os.fstat(file.fileno())
         if (stat.st_dev, stat.st_ino) != identity:  # replaced or moved: the mapping holds it
             return None
-        for run in _runs(unique):
-            file.seek(offset + int(run[0]) * row_bytes)
-            end = at + len(run) * row_bytes
-            while at < end:
-                got = file.readinto(buffer[at:end])
-                if not got:
-                    raise OSError(f"{path} ends before row {int(run[-1])}: was it truncated?")
-                at += got
-    return out if len(unique) == len(index) else np.repeat(out, counts, axis=0)
+        return _by_runs(index, read_run, source)
 
 
 class Rows:
@@ -164,6 +172,7 @@ class Rows:
         release = getattr(getattr(mapped, "_mmap", None), "madvise", None)
         self._release = release if mapped is not None and mapped.mode == "r" else None
         self._file = _file_of(source)
+        self._unmapped = False
 
     def __len__(self) -> int:
         return len(self.source) if self.index is None else len(self.index)
@@ -191,6 +200,7 @@ class Rows:
 
     def __getitem__(self, index: Any) -> torch.Tensor:
         direct = self._file is None and isinstance(self.source, np.ndarray)
+        from_file = False
         if isinstance(index, slice) and self.index is None and direct:
             rows = np.asarray(self.source[index])
         else:
@@ -209,10 +219,14 @@ class Rows:
             read = None
             if self._file is not None:
                 read = _read_file(*self._file, self.source, wanted[order])
+            from_file = read is not None
             rows[order] = _gather(self.source, wanted[order]) if read is None else read
-        if self._release is not None:
+        # a file read maps nothing: the mapping is let go only while a read may have mapped
+        # some of it (the validation's and statistics' reads, a read through the mapping)
+        if self._release is not None and not (from_file and self._unmapped):
             # the pages stay in the page cache: a later read maps them again
             self._release(mmap.MADV_DONTNEED)
+            self._unmapped = from_file
         out = self.preprocessor.to_tensor(rows).to(self.device)
         if self.memory_format is not None:
             out = out.contiguous(memory_format=self.memory_format)
