@@ -51,6 +51,8 @@ class Step:
     # per-sample pseudo-label of the clustering head (-1: none), or None without ``init``
     pseudo: torch.Tensor | None = None
     logs: dict[str, float] = field(default_factory=dict)
+    # G(latent.z), drawn once per batch (see ganclust.methods._common.generated)
+    fake: torch.Tensor | None = None
 
     def log(self, name: str, value: torch.Tensor) -> None:
         """Record a scalar for the progress callback and the stop criterion."""

@@ -14,7 +14,7 @@ from torch import nn
 
 from ..losses import entropy
 from ..nets import build_generator, build_headed
-from ._common import consistency, head_params
+from ._common import consistency, generated, head_params, real_and_fake
 from ._spec import Method, NetConfig, Step
 
 
@@ -34,9 +34,9 @@ def _probs(nets: nn.ModuleDict, x: torch.Tensor) -> torch.Tensor:
 
 
 def _d_loss(nets: nn.ModuleDict, step: Step) -> torch.Tensor:
-    with torch.no_grad():
-        fake = nets["G"](step.latent.z)
-    p_real, p_fake = _probs(nets, step.real), _probs(nets, fake)
+    fake = generated(nets, step).detach()
+    real_logits, fake_logits = real_and_fake(lambda x: nets["D"](x)[0], step, fake)
+    p_real, p_fake = real_logits.softmax(dim=1), fake_logits.softmax(dim=1)
     certainty = entropy(p_real).mean()
     step.log("cond_entropy", certainty)
     loss = -entropy(p_real.mean(dim=0)) + certainty - entropy(p_fake).mean()
@@ -45,7 +45,7 @@ def _d_loss(nets: nn.ModuleDict, step: Step) -> torch.Tensor:
 
 
 def _g_loss(nets: nn.ModuleDict, step: Step) -> torch.Tensor:
-    p_fake = _probs(nets, nets["G"](step.latent.z))
+    p_fake = _probs(nets, generated(nets, step))
     loss = -entropy(p_fake.mean(dim=0)) + entropy(p_fake).mean()
     step.log("g_adv", loss)
     return loss

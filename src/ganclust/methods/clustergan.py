@@ -18,7 +18,7 @@ from torch import nn
 
 from ..losses import scale_gradient
 from ..nets import build_generator, build_headed
-from ._common import adversarial_d, adversarial_g, consistency, head_params
+from ._common import adversarial_d, adversarial_g, consistency, generated, head_params
 from ._spec import Method, NetConfig, Step
 
 
@@ -43,14 +43,12 @@ def _critic(nets: nn.ModuleDict):
 
 
 def _d_loss(nets: nn.ModuleDict, step: Step) -> torch.Tensor:
-    with torch.no_grad():
-        fake = nets["G"](step.latent.z)
-    return adversarial_d(_critic(nets), step, fake)
+    return adversarial_d(_critic(nets), step, generated(nets, step).detach())
 
 
 def _g_loss(nets: nn.ModuleDict, step: Step) -> torch.Tensor:
-    fake = nets["G"](step.latent.z)
-    loss = adversarial_g(_critic(nets), step, fake)
+    fake = generated(nets, step)
+    loss = adversarial_g(step, _critic(nets)(fake))
     w = step.weights
     # one forward pass: the loss below, times encoder_fake_weight, trains E; the rescaled
     # gradient at E's input gives G the unscaled weights

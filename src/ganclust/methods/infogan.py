@@ -14,7 +14,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..nets import build_generator, build_headed
-from ._common import adversarial_d, adversarial_g, consistency, head_params
+from ._common import (
+    adversarial_d,
+    adversarial_g,
+    consistency,
+    generated,
+    head_params,
+    real_and_fake,
+)
 from ._spec import Method, NetConfig, Step
 
 # weight of the continuous codes' term relative to the categorical one (the paper's value)
@@ -36,8 +43,9 @@ def build(cfg: NetConfig) -> nn.ModuleDict:
     return nn.ModuleDict(nets)
 
 
-def _info_loss(nets: nn.ModuleDict, step: Step, fake: torch.Tensor) -> torch.Tensor:
-    _, logits, continuous = nets["D"](fake)
+def _info_loss(step: Step, logits: torch.Tensor, continuous: torch.Tensor) -> torch.Tensor:
+    """The mutual-information term, from D's cluster logits and continuous codes of the
+    generated batch (the same forward pass as D's realness output)."""
     loss = F.cross_entropy(logits, step.latent.clusters)
     if continuous.shape[1]:
         loss = loss + CONTINUOUS_WEIGHT * F.mse_loss(continuous, step.latent.continuous)
@@ -46,17 +54,17 @@ def _info_loss(nets: nn.ModuleDict, step: Step, fake: torch.Tensor) -> torch.Ten
 
 
 def _d_loss(nets: nn.ModuleDict, step: Step) -> torch.Tensor:
-    with torch.no_grad():
-        fake = nets["G"](step.latent.z)
-    loss = adversarial_d(lambda x: nets["D"](x)[0], step, fake)
-    loss = loss + _info_loss(nets, step, fake)
+    fake = generated(nets, step).detach()
+    real_out, _, _, fake_out, logits, continuous = real_and_fake(nets["D"], step, fake)
+    outputs = (real_out, fake_out)
+    loss = adversarial_d(lambda x: nets["D"](x)[0], step, fake, outputs)
+    loss = loss + _info_loss(step, logits, continuous)
     return loss + consistency(lambda x: nets["D"](x)[1], step)
 
 
 def _g_loss(nets: nn.ModuleDict, step: Step) -> torch.Tensor:
-    fake = nets["G"](step.latent.z)
-    loss = adversarial_g(lambda x: nets["D"](x)[0], step, fake)
-    return loss + _info_loss(nets, step, fake)
+    fake_out, logits, continuous = nets["D"](generated(nets, step))
+    return adversarial_g(step, fake_out) + _info_loss(step, logits, continuous)
 
 
 METHOD = Method(
