@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -182,6 +185,20 @@ def provenance_parts(payload: dict[str, object]) -> list[dict]:
     """The provenance of every run behind a result file: one, or several once merged."""
     prov = payload["provenance"]
     return list(prov) if isinstance(prov, list) else [prov]  # type: ignore[list-item]
+
+
+@contextlib.contextmanager
+def reference_tree(commit: str) -> Iterator[Path]:
+    """A temporary git worktree of ``commit``, removed afterwards; yields its ``src``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "reference"
+        subprocess.run(["git", "worktree", "add", "--detach", str(tree), commit],
+                       cwd=ROOT, check=True, capture_output=True)  # fmt: skip
+        try:
+            yield tree / "src"
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT,
+                           check=False, capture_output=True)  # fmt: skip
 
 
 def write_results(stem: str, payload: dict[str, object], table: str) -> None:

@@ -15,11 +15,10 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
-from _common import ROOT, load_named, provenance, write_results
+from _common import ROOT, load_named, provenance, reference_tree, write_results
 
 # run in each subprocess: one default ClusterGAN fit, its ACC and phases as JSON on stdout
 FIT = """
@@ -58,19 +57,12 @@ def main() -> None:
     assert load_named(args.dataset) is not None, f"{args.dataset} is not available here"
     origin = provenance()
     fits: dict[str, list[dict[str, object]]] = {"current": [], "reference": []}
-    with tempfile.TemporaryDirectory() as tmp:
-        tree = Path(tmp) / "reference"
-        subprocess.run(["git", "worktree", "add", "--detach", str(tree), args.reference],
-                       cwd=ROOT, check=True, capture_output=True)  # fmt: skip
-        try:
-            for seed in range(args.seeds):
-                for which, src in (("current", ROOT / "src"), ("reference", tree / "src")):
-                    fit = run_fit(src, args.dataset, seed)
-                    fits[which].append({"seed": seed, **fit})
-                    print(which, seed, json.dumps(fit), flush=True)
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT,
-                           check=False, capture_output=True)  # fmt: skip
+    with reference_tree(args.reference) as reference:
+        for seed in range(args.seeds):
+            for which, src in (("current", ROOT / "src"), ("reference", reference)):
+                fit = run_fit(src, args.dataset, seed)
+                fits[which].append({"seed": seed, **fit})
+                print(which, seed, json.dumps(fit), flush=True)
     table = _table(fits, args)
     print(table)
     payload = {"provenance": origin, "reference": args.reference, "dataset": args.dataset,

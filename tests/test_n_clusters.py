@@ -19,7 +19,7 @@ from sklearn.datasets import make_blobs
 import ganclust
 from ganclust import ClusterGAN, InfoGAN
 from ganclust.cli import main
-from ganclust.n_clusters import FeatureLook, KEstimate, estimate_n_clusters
+from ganclust.n_clusters import FeatureLook, KEstimate, estimate_n_clusters, smallest_within
 from ganclust.pseudo_labels import Manifold
 
 
@@ -48,8 +48,22 @@ def test_the_estimate_is_the_number_of_separated_blobs_on_a_map(k):
 def test_the_estimate_takes_the_smallest_k_within_one_standard_error():
     estimate = estimate_n_clusters(_map_of(make_blobs(400, 2, centers=4, random_state=2)[0]), 8, 0)
     best = estimate.scores.argmax()
-    within = estimate.scores >= estimate.scores[best] - estimate.errors[best]
+    margin = np.sqrt(estimate.errors[best] ** 2 + estimate.errors**2)
+    within = estimate.scores >= estimate.scores[best] - margin
     assert estimate.n_clusters == int(estimate.candidates[within][0])
+
+
+def test_a_difference_within_the_noise_of_both_means_is_not_followed():
+    candidates = np.array([9, 10, 11, 12])
+    # MNIST-10k's features (seed 0): 11 is 0.005 above 10, with errors 0.005 and 0.003; the
+    # best's error alone (0.005) would keep 11, the difference's (0.0058) does not
+    scores = np.array([0.500, 0.525, 0.530, 0.510])
+    errors = np.array([0.004, 0.003, 0.005, 0.004])
+    assert smallest_within(candidates, scores, errors) == 10
+    # a difference beyond both errors is followed: the best is kept
+    assert smallest_within(candidates, np.array([0.500, 0.515, 0.530, 0.510]), errors) == 11
+    # with no error at all, the best and only the best
+    assert smallest_within(candidates, scores, np.zeros(4)) == 11
 
 
 @pytest.mark.slow  # two t-SNE maps of 300 samples and four tiny fits: about 20 s
