@@ -41,29 +41,76 @@ def _step(consistency: float = 1.0) -> Step:
     return Step(real, latent, "bce", weights, torch.Generator().manual_seed(1))
 
 
-@pytest.mark.parametrize("method", sorted(CALLS))
-def test_one_batch_calls_each_network_as_often_as_claimed(method):
+def _train_step(method: str, nets, precision: str = "fp32") -> Step:
+    """One batch's two updates, as the training loop makes them."""
     from ganclust._updates import only_in
     from ganclust.training import TrainConfig, _optimizers
     from ganclust.training import _step as train_step
 
+    config = TrainConfig(
+        method=METHODS[method], nets=NetConfig("conv", (1, 8, 8), 8, SPEC), weights=Weights(),
+        loss="bce", n_critic=1, learning_rate=1e-3, batch_size=6, max_epochs=1, tol=None,
+        n_iter_no_change=1, seed=0, device=torch.device("cpu"), precision=precision,
+    )  # fmt: skip
+    optimizers = _optimizers(METHODS[method], nets, config)
+    return train_step(
+        METHODS[method], nets, config, optimizers, only_in(*optimizers), _step().real, None,
+        torch.Generator().manual_seed(1), 0,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("method", sorted(CALLS))
+def test_one_batch_calls_each_network_as_often_as_claimed(method):
     nets = _nets(method)
     calls = dict.fromkeys(nets, 0)
     for name, net in nets.items():
         net.register_forward_hook(lambda *_, name=name: calls.__setitem__(name, calls[name] + 1))
-    config = TrainConfig(
-        method=METHODS[method], nets=NetConfig("conv", (1, 8, 8), 8, SPEC), weights=Weights(),
-        loss="bce", n_critic=1, learning_rate=1e-3, batch_size=6, max_epochs=1, tol=None,
-        n_iter_no_change=1, seed=0, device=torch.device("cpu"),
-    )  # fmt: skip
-    optimizers = _optimizers(METHODS[method], nets, config)
-    real = _step().real
-    step = train_step(
-        METHODS[method], nets, config, optimizers, only_in(*optimizers), real, None,
-        torch.Generator().manual_seed(1), 0,
-    )  # fmt: skip
+    step = _train_step(method, nets)
     assert calls == CALLS[method]
-    assert step.fake is not None and step.fake.shape == real.shape
+    assert step.fake is not None and step.fake.shape == step.real.shape
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_precision_sets_the_type_of_the_forward_passes_and_only_of_them(precision):
+    nets = _nets("clustergan")
+    seen = set()
+    for net in nets.values():
+        net.register_forward_hook(
+            lambda module, args, out: seen.add(
+                out[0].dtype if isinstance(out, tuple) else out.dtype
+            )
+        )
+    before = [p.detach().clone() for p in nets.parameters()]
+    _train_step("clustergan", nets, precision)
+    assert seen == {torch.bfloat16 if precision == "bf16" else torch.float32}
+    # the weights, their gradients and the optimisers stay fp32, and the step moved them
+    assert all(p.dtype == torch.float32 for p in nets.parameters())
+    assert all(p.grad is None or p.grad.dtype == torch.float32 for p in nets.parameters())
+    assert any(not torch.equal(a, p) for a, p in zip(before, nets.parameters(), strict=True))
+
+
+def test_a_bf16_fit_reads_out_in_fp32_and_an_unknown_precision_is_refused():
+    from sklearn.datasets import load_digits
+
+    from ganclust import ClusterGAN
+    from ganclust._settings import settings_from_json
+
+    X = load_digits().images[:200]
+    model = ClusterGAN(4, random_state=0, max_epochs=1, options={"precision": "bf16", "refine": 0})
+    model.fit(X)
+    assert model.settings_.precision == "bf16"
+    # the model keeps fp32 weights and reads out as a fp32 fit does
+    assert all(p.dtype == torch.float32 for p in model.nets_.parameters())
+    assert model.transform(X).dtype == "float32" and model.predict_proba(X).dtype == "float64"
+    with pytest.raises(
+        ValueError, match=r"unknown options\['precision'\] 'fp16'; expected one of fp32, bf16"
+    ):
+        ClusterGAN(4, options={"precision": "fp16"}).fit(X)
+    saved = {**model.settings_.to_json(), "precision": "fp16"}
+    with pytest.raises(ValueError, match="settings.precision must be one of fp32, bf16"):
+        settings_from_json(saved, "clustergan")
+    old = {k: v for k, v in model.settings_.to_json().items() if k != "precision"}
+    assert settings_from_json(old, "clustergan").precision == "fp32"
 
 
 @pytest.mark.parametrize("backbone", ["mlp", "conv", "dcgan"])

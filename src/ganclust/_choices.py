@@ -8,3 +8,5 @@ parser, and print ``--help``, without importing torch.
 BACKBONES = ("auto", "mlp", "conv", "dcgan")
 #: pseudo-label initialisations (the ``init`` option); see :mod:`ganclust.pseudo_labels`
 INITS = ("tsne", "kmeans", "random")
+#: float types of the training steps (the ``precision`` option); see :mod:`ganclust.training`
+PRECISIONS = ("fp32", "bf16")

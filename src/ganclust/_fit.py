@@ -98,6 +98,7 @@ def train_config(settings: Settings, seed: int) -> TrainConfig:
         betas=settings.betas,
         ema=settings.ema,
         adversarial=settings.adversarial,
+        precision=settings.precision,
     )
 
 

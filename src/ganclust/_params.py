@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._choices import BACKBONES, INITS
+from ._choices import BACKBONES, INITS, PRECISIONS
 
 if TYPE_CHECKING:
     import torch
@@ -194,6 +194,12 @@ OPTIONS: dict[str, Rule] = {
         auto="0.01 on images of 28x28 or more, else 1",
         methods=("clustergan",),
     ),
+    "precision": Rule(
+        "choice",
+        "float type of the training steps: fp32, or bf16 autocast (faster where the CPU or GPU "
+        "has bf16 arithmetic)",
+        choices=PRECISIONS,
+    ),
 }
 
 DEFAULT_OPTIONS: dict[str, Any] = {
@@ -211,6 +217,7 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "loss": "bce",
     "n_critic": 1,
     "encoder_fake_weight": None,
+    "precision": "fp32",
 }
 
 # "published" turns off every step ganclust adds; ClusterGAN's paper trains with WGAN-GP, five

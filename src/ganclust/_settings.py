@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ._choices import PRECISIONS
 from ._params import PUBLISHED_LEARNING_RATE, resolve_device, validate
 from .distributed import rank_device
 from .latent import LatentSpec
@@ -72,6 +73,8 @@ class Settings:
     view_strength: float
     read_out_neighbors: int
     weights: Weights = field(default_factory=Weights)
+    # float type of the training steps (a model saved before the option existed trained fp32)
+    precision: str = "fp32"
 
     def to_json(self) -> dict[str, Any]:
         """The settings as plain JSON values."""
@@ -93,6 +96,8 @@ def settings_from_json(data: Mapping[str, Any], method: str) -> Settings:
     settings = Settings(**fields)
     if settings.method != method:
         raise ValueError(f"settings of {settings.method!r} in a {method!r} model")
+    if settings.precision not in PRECISIONS:
+        raise ValueError(f"settings.precision must be one of {', '.join(PRECISIONS)}")
     for name, kind in (("n_clusters", int), ("max_epochs", int), ("seed", int)):
         if type(getattr(settings, name)) is not kind:
             raise ValueError(f"settings.{name} must be an integer")
@@ -263,4 +268,5 @@ def resolve(params: Mapping[str, Any], method: str, pre: Preprocessor, n_samples
         view_strength=float(opts["augment_strength"]) if opts["test_time_augmentation"] else 0.0,
         read_out_neighbors=int(neighbors),
         weights=_weights(params, opts, pre),
+        precision=opts["precision"],
     )

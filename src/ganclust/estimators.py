@@ -103,6 +103,8 @@ OPTIONS_DOC = """Research options (``options={...}``) and their defaults under t
 - ``n_critic`` (1): discriminator updates per generator update.
 - ``encoder_fake_weight`` (None: 0.01 on images of 28x28 or more, else 1; ClusterGAN): scales what
   the encoder learns from generated samples; the generator always learns with ``beta_n, beta_c``.
+- ``precision`` ("fp32"): "bf16" computes the training losses under bf16 autocast, faster where
+  the CPU or GPU has bf16 arithmetic; the weights, the optimisers and the read-out stay fp32.
 """
 
 _ATTRIBUTES_DOC = """

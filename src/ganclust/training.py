@@ -67,6 +67,8 @@ class TrainConfig:
     ema: float = 0.0
     # False trains the clustering head alone on real data: no generator, no realness loss
     adversarial: bool = True
+    # "bf16" computes the losses under bf16 autocast (the weights and optimisers stay fp32)
+    precision: str = "fp32"
     # what this run is, for progress, checkpoints and error messages ("training", "refinement 1")
     phase: str = "training"
     # the state to continue from (a checkpoint's), or None to start afresh
@@ -180,21 +182,30 @@ def _step(
     ``d_only`` holds the parameters only the discriminator's optimiser updates (frozen during the
     generator's step).
     """
+    # the losses' forward passes run under bf16 autocast where asked; backward runs outside
+    bf16, device = cfg.precision == "bf16", real.device.type
+    forward = lambda: torch.autocast(device, dtype=torch.bfloat16, enabled=bf16)  # noqa: E731
     if not cfg.adversarial:
         step = Step(real=real, latent=None, loss=cfg.loss, weights=cfg.weights, rng=rng)
         step.pseudo = pseudo
         head = lambda x: method.cluster_logits(nets, x)  # noqa: E731
-        update(optimizers[0], consistency(head, step), here)
+        with forward():
+            loss = consistency(head, step)
+        update(optimizers[0], loss, here)
         return step
     latent = sample_latent(cfg.nets.latent, real.shape[0], rng, real.device)
     step = Step(real=real, latent=latent, loss=cfg.loss, weights=cfg.weights, rng=rng)
     step.pseudo = pseudo
-    update(optimizers[0], method.discriminator_loss(nets, step), here)
+    with forward():
+        loss = method.discriminator_loss(nets, step)
+    update(optimizers[0], loss, here)
     if step_count % cfg.n_critic == 0:
         # the generator's loss runs through D, whose weights it does not update: freezing them
         # skips computing gradients that would be discarded (the result is the same)
         with frozen(d_only):
-            update(optimizers[1], method.generator_loss(nets, step), here)
+            with forward():
+                loss = method.generator_loss(nets, step)
+            update(optimizers[1], loss, here)
     return step
 
 
