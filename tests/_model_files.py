@@ -51,6 +51,7 @@ def to_format_1(meta: dict) -> None:
     params = dict(meta["params"])
     method = meta["estimator"]
     options = validate(params, method)  # every option, at its value under the default recipe
+    options.pop("precision")  # came after format 1
     for name in ("options", "adversarial", "recipe", "max_clusters"):  # not in format 1
         params.pop(name)
     params.update(options)

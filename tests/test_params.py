@@ -55,6 +55,7 @@ BAD_OPTIONS = {
     "loss": (ClusterGAN, "x"),
     "n_critic": (InfoGAN, 0),
     "encoder_fake_weight": (ClusterGAN, 0.0),
+    "precision": (InfoGAN, "fp16"),
 }
 
 
