@@ -162,7 +162,7 @@ def main() -> None:
         seeds = range(args.first_seed, args.first_seed + args.seeds)
         ceilings = [bayes_accuracy(dataset, seed if vary else 0) for seed in seeds]
         ceiling = None if None in ceilings else float(np.mean(ceilings))  # type: ignore[arg-type]
-        dataset_name = f"{dataset} (data per seed)" if vary else dataset
+        dataset_name = f"{dataset}{PER_SEED}" if vary else dataset
         methods = [m for m in args.methods if not (m == "realness" and X.ndim == 2)]
         if not args.no_ablation:
             methods += [f"{m}{NO_GAN}" for m in methods if m in GANS]
@@ -225,8 +225,9 @@ def main() -> None:
     print(format_table(rows, args.seeds))
 
 
-# the data sets that --vary-data draws anew for every seed
+# the data sets that --vary-data draws anew for every seed, and the suffix of their rows
 SYNTHETIC = ("mixture", "blobs")
+PER_SEED = " (data per seed)"
 # the suffix of a GAN method's ablation: the same pipeline with adversarial=False
 NO_GAN = " (no GAN)"
 # the read-outs a fit is also scored with, beside its default: each turns one more part off
@@ -281,7 +282,8 @@ def make_row(
         **{m: summarise([r[m] for r in runs]) for m in ("acc", "nmi", "ari", "seconds")},
         "min_cluster_fraction": summarise([min(r["sizes"]) / n_samples for r in runs]),
         "bayes_acc": ceiling,
-        "selection": selection_study(runs) if method in GANS else None,
+        # pairs of seeds are two initialisations of one fit only where the data is the same
+        "selection": selection_study(runs) if method in GANS and PER_SEED not in dataset else None,
         "runs": runs,
     }
 
