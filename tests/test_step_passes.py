@@ -117,7 +117,10 @@ def test_a_bf16_fit_reads_out_in_fp32_and_an_unknown_precision_is_refused():
 def test_one_critic_pass_gives_the_outputs_of_two(backbone):
     shape = (64,) if backbone == "mlp" else (1, 8, 8)
     torch.manual_seed(0)
-    critic = METHODS["infogan"].build(NetConfig(backbone, shape, 8, SPEC))["D"].eval()
+    critic = METHODS["infogan"].build(NetConfig(backbone, shape, 8, SPEC))["D"]
+    # in training mode, where a layer that mixed a batch's samples would show; dcgan's dropout
+    # draws its masks per call, so it is compared in eval mode
+    critic.train(backbone != "dcgan")
     step = _step()
     step.real = torch.randn(5, *shape)
     fake = torch.randn(7, *shape)
@@ -155,3 +158,26 @@ def test_the_generators_update_reads_the_draw_of_the_discriminators(method):
 
     for cached, fresh in zip(g_grads(True), g_grads(False), strict=True):
         torch.testing.assert_close(cached, fresh)
+
+
+def test_a_batch_without_the_generators_update_keeps_no_graph_of_g():
+    nets, step = _nets("clustergan"), _step()
+    step.updates_generator = False  # n_critic > 1, between two generator updates
+    METHODS["clustergan"].discriminator_loss(nets, step)
+    assert step.fake is not None and not step.fake.requires_grad
+
+
+@pytest.mark.parametrize("method", sorted(CALLS))
+def test_under_bf16_the_losses_are_computed_in_fp32(method):
+    """CPU autocast leaves softmax and log in bf16: the losses cast to fp32 first, so that the
+    logged values (which the stop criterion reads) are not rounded to bf16's 3 digits."""
+    nets, step = _nets(method), _step()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        d_loss = METHODS[method].discriminator_loss(nets, step)
+        g_loss = METHODS[method].generator_loss(nets, step)
+    assert step.fake.dtype == torch.bfloat16  # the networks did run in bf16
+    assert d_loss.dtype == g_loss.dtype == torch.float32
+    with torch.no_grad():
+        exact = METHODS[method].discriminator_loss(nets, _step())
+    # the same loss in fp32, up to bf16's rounding of the networks' outputs
+    torch.testing.assert_close(d_loss.detach(), exact, atol=0.05, rtol=0.05)

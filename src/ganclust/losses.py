@@ -53,7 +53,8 @@ def check_loss(loss: str) -> str:
 
 
 def discriminator_loss(loss: str, real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor:
-    """Adversarial loss of the discriminator on raw (pre-sigmoid) outputs."""
+    """Adversarial loss of the discriminator on raw (pre-sigmoid) outputs, computed in fp32."""
+    real_out, fake_out = real_out.float(), fake_out.float()
     if loss == "wgan-gp":
         return fake_out.mean() - real_out.mean()
     if loss == "hinge":
@@ -64,7 +65,8 @@ def discriminator_loss(loss: str, real_out: torch.Tensor, fake_out: torch.Tensor
 
 
 def generator_loss(loss: str, fake_out: torch.Tensor) -> torch.Tensor:
-    """Adversarial loss of the generator (non-saturating for ``bce``)."""
+    """Adversarial loss of the generator (non-saturating for ``bce``), computed in fp32."""
+    fake_out = fake_out.float()
     if loss in ("wgan-gp", "hinge"):
         return -fake_out.mean()
     return F.binary_cross_entropy_with_logits(fake_out, torch.ones_like(fake_out))
@@ -83,7 +85,8 @@ def gradient_penalty(
 
 
 def entropy(p: torch.Tensor) -> torch.Tensor:
-    """Shannon entropy (nats) of each row of probabilities."""
+    """Shannon entropy (nats) of each row of probabilities, computed in fp32."""
+    p = p.float()
     return -(p * torch.log(p + _EPS)).sum(dim=-1)
 
 
@@ -102,7 +105,10 @@ def mutual_information_loss(p1: torch.Tensor, p2: torch.Tensor) -> torch.Tensor:
         two views agree (consistency) while keeping the batch marginal spread over all K clusters
         (balance), so it cannot be satisfied by putting everything in one cluster.
     """
+    p1, p2 = p1.float(), p2.float()
     joint = p1.t() @ p2 / p1.shape[0]
+    if joint.dtype != p1.dtype:  # bf16 autocast cast the product: form it elementwise in fp32
+        joint = (p1.unsqueeze(2) * p2.unsqueeze(1)).mean(dim=0)
     joint = ((joint + joint.t()) / 2).clamp_min(_EPS)
     marginal_i = joint.sum(dim=1, keepdim=True)
     marginal_j = joint.sum(dim=0, keepdim=True)

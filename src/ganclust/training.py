@@ -9,6 +9,7 @@ prints: it reports through ``callback``.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
@@ -182,9 +183,9 @@ def _step(
     ``d_only`` holds the parameters only the discriminator's optimiser updates (frozen during the
     generator's step).
     """
-    # the losses' forward passes run under bf16 autocast where asked; backward runs outside
-    bf16, device = cfg.precision == "bf16", real.device.type
-    forward = lambda: torch.autocast(device, dtype=torch.bfloat16, enabled=bf16)  # noqa: E731
+    # bf16 autocast of the losses where asked, no context otherwise (torch 2.3 refuses MPS's)
+    bf16 = lambda: torch.autocast(real.device.type, dtype=torch.bfloat16)  # noqa: E731
+    forward = bf16 if cfg.precision == "bf16" else contextlib.nullcontext
     if not cfg.adversarial:
         step = Step(real=real, latent=None, loss=cfg.loss, weights=cfg.weights, rng=rng)
         step.pseudo = pseudo
@@ -195,11 +196,11 @@ def _step(
         return step
     latent = sample_latent(cfg.nets.latent, real.shape[0], rng, real.device)
     step = Step(real=real, latent=latent, loss=cfg.loss, weights=cfg.weights, rng=rng)
-    step.pseudo = pseudo
+    step.pseudo, step.updates_generator = pseudo, step_count % cfg.n_critic == 0
     with forward():
         loss = method.discriminator_loss(nets, step)
     update(optimizers[0], loss, here)
-    if step_count % cfg.n_critic == 0:
+    if step.updates_generator:
         # the generator's loss runs through D, whose weights it does not update: freezing them
         # skips computing gradients that would be discarded (the result is the same)
         with frozen(d_only):

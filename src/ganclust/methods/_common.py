@@ -25,15 +25,17 @@ def generated(nets: nn.ModuleDict, step: Step) -> torch.Tensor:
     updated once a batch instead of twice).
     """
     if step.fake is None:
-        step.fake = nets["G"](step.latent.z)  # type: ignore[union-attr]
+        # a batch without the generator's update (n_critic > 1) keeps no graph of G
+        with torch.set_grad_enabled(torch.is_grad_enabled() and step.updates_generator):
+            step.fake = nets["G"](step.latent.z)  # type: ignore[union-attr]
     return step.fake
 
 
 def real_and_fake(critic, step: Step, fake: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """The critic's outputs on the real batch and on ``fake``, from one forward pass.
 
-    One pass over twice the batch is faster than two on the CPU; it is the same function,
-    because no trunk has a layer that mixes the samples of a batch (see
+    One call instead of two (one pass's overhead, and one autograd graph for the update); it is
+    the same function, because no trunk has a layer that mixes the samples of a batch (see
     :func:`ganclust.nets.build_trunk`). ``critic`` returns a tensor or a tuple of tensors; the
     result is the real halves, then the fake halves, of each.
     """
@@ -86,7 +88,7 @@ def consistency(logits_fn, step: Step) -> torch.Tensor:
     if weight > 0:
         view2 = augment(step.real, step.rng, strength)
         logits1, logits2 = logits_fn(torch.cat([view1, view2])).chunk(2)
-        mi = mutual_information_loss(logits1.softmax(dim=1), logits2.softmax(dim=1))
+        mi = mutual_information_loss(logits1.float().softmax(dim=1), logits2.float().softmax(dim=1))
         step.log("consistency", mi)
         loss = weight * mi
     else:

@@ -53,6 +53,8 @@ class Step:
     logs: dict[str, float] = field(default_factory=dict)
     # G(latent.z), drawn once per batch (see ganclust.methods._common.generated)
     fake: torch.Tensor | None = None
+    # whether the generator's update follows the discriminator's in this batch (n_critic)
+    updates_generator: bool = True
 
     def log(self, name: str, value: torch.Tensor) -> None:
         """Record a scalar for the progress callback and the stop criterion."""

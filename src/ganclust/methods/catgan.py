@@ -30,13 +30,13 @@ def build(cfg: NetConfig) -> nn.ModuleDict:
 
 
 def _probs(nets: nn.ModuleDict, x: torch.Tensor) -> torch.Tensor:
-    return nets["D"](x)[0].softmax(dim=1)
+    return nets["D"](x)[0].float().softmax(dim=1)
 
 
 def _d_loss(nets: nn.ModuleDict, step: Step) -> torch.Tensor:
     fake = generated(nets, step).detach()
     real_logits, fake_logits = real_and_fake(lambda x: nets["D"](x)[0], step, fake)
-    p_real, p_fake = real_logits.softmax(dim=1), fake_logits.softmax(dim=1)
+    p_real, p_fake = real_logits.float().softmax(dim=1), fake_logits.float().softmax(dim=1)
     certainty = entropy(p_real).mean()
     step.log("cond_entropy", certainty)
     loss = -entropy(p_real.mean(dim=0)) + certainty - entropy(p_fake).mean()
