@@ -187,6 +187,30 @@ def provenance_parts(payload: dict[str, object]) -> list[dict]:
     return list(prov) if isinstance(prov, list) else [prov]  # type: ignore[list-item]
 
 
+def matmul_gflops(dtype_name: str, size: int = 2048, seconds: float = 2.0) -> float:
+    """The rate of a square matmul in ``dtype`` on this process's threads, in GFLOP/s."""
+    import torch
+
+    dtype = getattr(torch, dtype_name)
+    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+    a @ b  # warm-up
+    count, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        a @ b
+        count += 1
+    return 2 * size**3 * count / (time.perf_counter() - started) / 1e9
+
+
+def run_python(src: Path, code: str) -> dict:
+    """Run ``code`` in a fresh interpreter that imports the ganclust in ``src``; the JSON object
+    it prints last."""
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 @contextlib.contextmanager
 def reference_tree(commit: str) -> Iterator[Path]:
     """A temporary git worktree of ``commit``, removed afterwards; yields its ``src``."""

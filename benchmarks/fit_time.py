@@ -14,13 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
-from _common import ROOT, load_named, provenance, reference_tree, write_results
+from _common import ROOT, load_named, provenance, reference_tree, run_python, write_results
 
 # run in each subprocess: one default ClusterGAN fit, its ACC and phases as JSON on stdout
 FIT = """
@@ -46,11 +43,7 @@ def run_fit(
 ) -> dict[str, object]:
     """One default fit (with ``options``) by the ganclust in ``src``, in a fresh interpreter."""
     code = FIT.format(bench=str(ROOT / "benchmarks"), dataset=dataset, seed=seed, options=options)
-    env = {**os.environ, "PYTHONPATH": str(src)}
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_python(src, code)
 
 
 def main() -> None:

@@ -31,24 +31,18 @@ import sys
 import time
 
 import numpy as np
-from _common import RESULTS, ROOT, PeakRSS, load_named, provenance, write_results
+from _common import (
+    RESULTS,
+    ROOT,
+    PeakRSS,
+    load_named,
+    matmul_gflops,
+    provenance,
+    write_results,
+)
 
 LEVELS = (0.90, 0.95)
 BASELINES = ("umap-gmm", "opentsne-gmm", "tsne-gmm")
-
-
-def matmul_gflops(dtype_name: str, size: int = 2048, seconds: float = 2.0) -> float:
-    """The rate of a square matmul in ``dtype`` on this process's threads, in GFLOP/s."""
-    import torch
-
-    dtype = getattr(torch, dtype_name)
-    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
-    a @ b  # warm-up
-    count, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        a @ b
-        count += 1
-    return 2 * size**3 * count / (time.perf_counter() - started) / 1e9
 
 
 def sized(X: np.ndarray, y: np.ndarray, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

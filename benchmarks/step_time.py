@@ -19,15 +19,17 @@ The speed-up is the reference's mean seconds per epoch over each version's.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
-import sys
-import time
 
 import numpy as np
-import torch
-from _common import ROOT, load_named, provenance, reference_tree, write_results
+from _common import (
+    ROOT,
+    load_named,
+    matmul_gflops,
+    provenance,
+    reference_tree,
+    run_python,
+    write_results,
+)
 
 METHODS = ("ClusterGAN", "InfoGAN", "CatGAN")
 VERSIONS = ("reference", "current", "current, bf16 autocast")
@@ -56,22 +58,7 @@ def run_fit(src, method: str, args: argparse.Namespace, bf16: bool) -> float:
         bench=str(ROOT / "benchmarks"), dataset=args.dataset, method=method,
         samples=args.samples, bf16=bf16,
     )  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(src)}
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    )
-    return float(json.loads(out.stdout.strip().splitlines()[-1])["epoch_seconds"])
-
-
-def matmul_rate(dtype: torch.dtype, size: int = 1024, repeats: int = 10) -> float:
-    """GFLOP/s of a ``size`` x ``size`` matrix product in ``dtype`` on this process's threads."""
-    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
-    for _ in range(3):
-        a @ b
-    started = time.perf_counter()
-    for _ in range(repeats):
-        a @ b
-    return 2 * size**3 * repeats / (time.perf_counter() - started) / 1e9
+    return float(run_python(src, code)["epoch_seconds"])
 
 
 def main() -> None:
@@ -84,7 +71,7 @@ def main() -> None:
     args = parser.parse_args()
     assert load_named(args.dataset) is not None, f"{args.dataset} is not available here"
     origin = provenance()
-    rates = {"fp32": matmul_rate(torch.float32), "bf16": matmul_rate(torch.bfloat16)}
+    rates = {"fp32": matmul_gflops("float32", 1024), "bf16": matmul_gflops("bfloat16", 1024)}
     seconds: dict[str, dict[str, list[float]]] = {m: {v: [] for v in VERSIONS} for m in METHODS}
     with reference_tree(args.reference) as reference:
         sources = {"reference": reference, "current": ROOT / "src"}
