@@ -7,6 +7,8 @@ parameters differ between parts, is an error rather than a silent mix.
 
     python benchmarks/merge_results.py accuracy-mnist10k-disc accuracy-mnist10k-disc-s2 \\
         --out accuracy-mnist10k-disc-5seeds
+    # rows measured again (a later part) replace the old ones; the other rows are kept
+    python benchmarks/merge_results.py accuracy-digits-ablation NEW-RUN --replace --out ...
 
 Reads and writes benchmarks/results/<name>.json (and writes the .md).
 """
@@ -20,13 +22,16 @@ from _common import RESULTS, provenance_parts, write_results
 from accuracy import format_table, make_row
 
 
-def merge(payloads: list[dict]) -> dict[str, object]:
+def merge(payloads: list[dict], replace: bool = False) -> dict[str, object]:
     """Pool the runs of every (dataset, method) row across ``payloads``.
 
     Parameters
     ----------
     payloads : list of dict
         Result files as written by ``benchmarks/accuracy.py`` (or by this script).
+    replace : bool
+        A later part's row replaces an earlier part's row of the same (dataset, method) instead
+        of being pooled with it: the rows a new run measured again supersede the old ones.
 
     Returns
     -------
@@ -39,7 +44,7 @@ def merge(payloads: list[dict]) -> dict[str, object]:
         provenance.extend(provenance_parts(payload))
         for row in payload["rows"]:
             key = (row["dataset"], row["method"])
-            if key not in pooled:
+            if key not in pooled or replace:
                 pooled[key] = {**row, "runs": list(row["runs"])}
                 continue
             kept = pooled[key]
@@ -64,9 +69,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("parts", nargs="+", help="result names under benchmarks/results")
     parser.add_argument("--out", required=True)
+    parser.add_argument(
+        "--replace", action="store_true", help="a later part's row replaces an earlier one's"
+    )
     args = parser.parse_args()
     payloads = [json.loads((RESULTS / f"{name}.json").read_text()) for name in args.parts]
-    merged = merge(payloads)
+    merged = merge(payloads, replace=args.replace)
     table = format_table(merged["rows"], merged["seeds"])
     write_results(args.out, merged, table)
     print(table)

@@ -57,3 +57,16 @@ def test_merge_refuses_parts_with_different_parameters():
                 _part("b", "clustergan", [_run(1, 0.6)], params={"beta_c": 1.0}),
             ]
         )
+
+
+def test_merge_with_replace_lets_a_later_part_supersede_a_row_and_keeps_the_others():
+    old = _part("a", "kmeans", [_run(0, 0.5), _run(1, 0.6)])
+    old["rows"].append({**old["rows"][0], "method": "gmm", "runs": [_run(0, 0.4)]})
+    new = _part("b", "kmeans", [_run(0, 0.9), _run(1, 0.8), _run(2, 0.7)])
+    merged = merge([old, new], replace=True)
+    rows = {r["method"]: r for r in merged["rows"]}
+    assert [r["acc"] for r in rows["kmeans"]["runs"]] == [0.9, 0.8, 0.7]
+    assert [r["acc"] for r in rows["gmm"]["runs"]] == [0.4]
+    assert [p["commit"] for p in merged["provenance"]] == ["a", "b"]
+    with pytest.raises(ValueError, match=r"seed\(s\) \[0, 1\] appear in two parts"):
+        merge([old, new])
