@@ -5,6 +5,7 @@ Every resumed fit must end bit-identical to an uninterrupted one: the same label
 probabilities and history (without its wall-clock seconds).
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -205,6 +206,23 @@ def test_sigint_checkpoints_at_the_next_batch(blobs, reference, tmp_path):
     _assert_same(ClusterGAN(3, **KW).fit(X, checkpoint_dir=tmp_path), reference, X)
 
 
+def test_checkpoint_from_before_a_setting_existed_says_so(blobs, tmp_path):
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    X = blobs[0]
+    ClusterGAN(3, **KW).fit(X, checkpoint_dir=tmp_path, keep_checkpoint=True)
+    path = tmp_path / CHECKPOINT_FILE
+    with safe_open(str(path), framework="pt") as handle:
+        meta = json.loads(handle.metadata()["ganclust_checkpoint"])
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+    del meta["fingerprint"]["settings"]["precision"]  # as a checkpoint written before it existed
+    save_file(tensors, str(path), metadata={"ganclust_checkpoint": json.dumps(meta)})
+    with pytest.raises(ValueError, match=r"other settings \(precision: not recorded -> 'fp32'\)"):
+        ClusterGAN(3, **KW).fit(X, checkpoint_dir=tmp_path)
+    assert path.is_file()
+
+
 def test_keep_checkpoint_then_resume_from_the_end(blobs, reference, tmp_path):
     X = blobs[0]
     kept = ClusterGAN(3, **KW).fit(X, checkpoint_dir=tmp_path, keep_checkpoint=True)
@@ -225,14 +243,16 @@ def test_checkpoint_of_another_fit_is_refused(blobs, tmp_path):
     other[0, 0] += 1.0
     with pytest.raises(ValueError, match="written by a fit with other data"):
         ClusterGAN(3, **KW).fit(other, checkpoint_dir=tmp_path)
-    with pytest.raises(ValueError, match="written by a fit with other settings"):
+    # the refusal names each setting that differs, with both values
+    with pytest.raises(ValueError, match=r"other settings \(max_epochs: 3 -> 4\)"):
         ClusterGAN(3, **tiny(max_epochs=4, options={"width": 8})).fit(X, checkpoint_dir=tmp_path)
-    with pytest.raises(ValueError, match="written by a fit with other settings"):
+    with pytest.raises(ValueError, match=r"other settings \(nets.width: 8 -> 16\)"):
         ClusterGAN(3, **tiny(max_epochs=3, options={"width": 16})).fit(X, checkpoint_dir=tmp_path)
     threads = torch.get_num_threads()
     torch.set_num_threads(threads + 1)
     try:
-        with pytest.raises(ValueError, match="other torch_threads"):
+        refusal = rf"other torch_threads \({threads} -> {threads + 1}\)"
+        with pytest.raises(ValueError, match=refusal):
             ClusterGAN(3, **KW).fit(X, checkpoint_dir=tmp_path)
     finally:
         torch.set_num_threads(threads)

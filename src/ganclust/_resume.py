@@ -130,10 +130,10 @@ class CheckpointStore:
         if not self.path.is_file():
             return None
         meta, tensors = self._read()
-        differs = [k for k in self.print if meta["fingerprint"].get(k) != self.print[k]]
+        differs = _differences(meta["fingerprint"], self.print)
         if differs:
             raise ValueError(
-                f"{self.path} was written by a fit with other {', '.join(differs)}; "
+                f"{self.path} was written by a fit with other {'; '.join(differs)}; "
                 "remove it or fit with the same data and parameters"
             )
         return _progress_from(meta, tensors)
@@ -155,6 +155,50 @@ class CheckpointStore:
         self.path.unlink(missing_ok=True)
         if self.folder.is_dir() and not any(self.folder.iterdir()):
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """What differs between a checkpoint's fingerprint and this fit's, a phrase each.
+
+    Settings and versions are named with both values, nested settings by their path (a
+    checkpoint written before a setting existed says "not recorded"), so that a refused resume
+    says what to change.
+    """
+
+    def shown(value: object) -> str:
+        return "not recorded" if value is _MISSING else repr(value)
+
+    phrases = []
+    for key in current:
+        old, new = saved.get(key, _MISSING), current[key]
+        if old == new:
+            continue
+        if key == "data":
+            phrases.append("data (another shape or content)")
+        elif isinstance(old, dict) and isinstance(new, dict):
+            flat_old, flat_new = _flat(old), _flat(new)
+            names = sorted(n for n in {*flat_old, *flat_new}
+                           if flat_old.get(n, _MISSING) != flat_new.get(n, _MISSING))  # fmt: skip
+            changes = [f"{n}: {shown(flat_old.get(n, _MISSING))} -> "
+                       f"{shown(flat_new.get(n, _MISSING))}" for n in names]  # fmt: skip
+            phrases.append(f"{key} ({', '.join(changes)})")
+        else:
+            phrases.append(f"{key} ({shown(old)} -> {shown(new)})")
+    return phrases
+
+
+def _flat(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"nets": {"width": 8}}`` as ``{"nets.width": 8}``."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+_MISSING = object()
 
 
 def _progress_to(progress: Progress) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

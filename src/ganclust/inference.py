@@ -10,13 +10,18 @@ from torch import nn
 from .augment import read_out_views
 from .methods import Method
 
+# Samples per forward pass of a read-out. Larger batches are slower on CPU, not faster: at 1,024
+# a conv trunk's activations (25 MiB) leave the cache and every pass pays fresh pages, which made
+# MNIST-10k's read-outs 2x slower than at 256 (mlp trunks are indifferent; docs/benchmarks.md)
+READ_OUT_BATCH = 256
+
 
 @torch.no_grad()
 def batched(
     fn: Callable[[nn.ModuleDict, torch.Tensor], torch.Tensor],
     nets: nn.ModuleDict,
     x: torch.Tensor,
-    batch_size: int = 1024,
+    batch_size: int = READ_OUT_BATCH,
 ) -> torch.Tensor:
     """``fn(nets, x)`` in eval mode without gradients, batched so large inputs fit in memory."""
     was_training = nets.training
@@ -27,7 +32,7 @@ def batched(
 
 
 def cluster_logits(
-    method: Method, nets: nn.ModuleDict, x: torch.Tensor, batch_size: int = 1024
+    method: Method, nets: nn.ModuleDict, x: torch.Tensor, batch_size: int = READ_OUT_BATCH
 ) -> torch.Tensor:
     """Cluster logits of ``x`` in eval mode, batched so large inputs fit in memory."""
     return batched(method.cluster_logits, nets, x, batch_size)
@@ -38,7 +43,7 @@ def cluster_proba(
     nets: nn.ModuleDict,
     x: torch.Tensor,
     view_strength: float = 0.0,
-    batch_size: int = 1024,
+    batch_size: int = READ_OUT_BATCH,
 ) -> torch.Tensor:
     """Cluster probabilities of ``x``: the read-out behind ``labels_`` and ``predict_proba``.
 
