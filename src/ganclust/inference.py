@@ -21,18 +21,19 @@ def batched(
     fn: Callable[[nn.ModuleDict, torch.Tensor], torch.Tensor],
     nets: nn.ModuleDict,
     x: torch.Tensor,
-    batch_size: int = READ_OUT_BATCH,
+    batch_size: int | None = None,
 ) -> torch.Tensor:
-    """``fn(nets, x)`` in eval mode without gradients, batched so large inputs fit in memory."""
+    """``fn(nets, x)`` in eval mode without gradients, ``batch_size`` samples a pass (by default
+    ``READ_OUT_BATCH``, read when called), so large inputs fit in memory."""
     was_training = nets.training
     nets.eval()
-    out = torch.cat([fn(nets, chunk) for chunk in x.split(batch_size)])
+    out = torch.cat([fn(nets, chunk) for chunk in x.split(batch_size or READ_OUT_BATCH)])
     nets.train(was_training)
     return out
 
 
 def cluster_logits(
-    method: Method, nets: nn.ModuleDict, x: torch.Tensor, batch_size: int = READ_OUT_BATCH
+    method: Method, nets: nn.ModuleDict, x: torch.Tensor, batch_size: int | None = None
 ) -> torch.Tensor:
     """Cluster logits of ``x`` in eval mode, batched so large inputs fit in memory."""
     return batched(method.cluster_logits, nets, x, batch_size)
@@ -43,7 +44,7 @@ def cluster_proba(
     nets: nn.ModuleDict,
     x: torch.Tensor,
     view_strength: float = 0.0,
-    batch_size: int = READ_OUT_BATCH,
+    batch_size: int | None = None,
 ) -> torch.Tensor:
     """Cluster probabilities of ``x``: the read-out behind ``labels_`` and ``predict_proba``.
 
