@@ -197,6 +197,10 @@ def main() -> None:
                     "score": float(model.init_scores_[model.best_init_]),
                     "restarts": model.n_restarts_,
                     "phase_seconds": model.phase_seconds_,
+                    # per cluster, label-free (NaN, unmeasured, as None): to calibrate its warning
+                    "cluster_quality": [
+                        None if q != q else round(float(q), 4) for q in model.cluster_quality_
+                    ],
                     **read_out_study(model, X, y),
                 }
             else:
