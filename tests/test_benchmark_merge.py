@@ -70,3 +70,20 @@ def test_merge_with_replace_lets_a_later_part_supersede_a_row_and_keeps_the_othe
     assert [p["commit"] for p in merged["provenance"]] == ["a", "b"]
     with pytest.raises(ValueError, match=r"seed\(s\) \[0, 1\] appear in two parts"):
         merge([old, new])
+
+
+def test_the_simulated_n_init_ranks_runs_as_n_init_does():
+    from accuracy import selection_study
+
+    # the more stable run has the lower mean cluster quality: n_init keeps the other one
+    good = {"acc": 0.95, "score": 1.0, "cluster_quality": [0.99, None, 0.98]}
+    merged = {"acc": 0.85, "score": 2.0, "cluster_quality": [0.99, 0.60, 0.98]}
+    study = selection_study([good, merged])
+    assert study["criterion"] == "quality"
+    assert study["all_picked_acc"] == 0.95
+    assert study["pair_gain_mean"] == pytest.approx(0.05)
+    # runs recorded before their quality was kept are ranked by the stability score alone
+    old = [{k: v for k, v in run.items() if k != "cluster_quality"} for run in (good, merged)]
+    study = selection_study(old)
+    assert study["criterion"] == "stability"
+    assert study["all_picked_acc"] == 0.85
