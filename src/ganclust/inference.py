@@ -11,8 +11,8 @@ from .augment import read_out_views
 from .methods import Method
 
 # Samples per forward pass of a read-out. Larger batches are slower on CPU, not faster: at 1,024
-# a conv trunk's activations (25 MiB) leave the cache and every pass pays fresh pages, which made
-# MNIST-10k's read-outs 2x slower than at 256 (mlp trunks are indifferent; docs/benchmarks.md)
+# a conv trunk's activations (25 MiB) outgrow the caches, which made MNIST-10k's read-outs up to
+# 2x slower than at 256 (mlp trunks are indifferent; docs/benchmarks.md)
 READ_OUT_BATCH = 256
 
 
