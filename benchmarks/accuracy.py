@@ -305,13 +305,14 @@ def selection_study(runs: list[dict]) -> dict[str, float] | None:
 
     if len(runs) < 2:
         return None
+    ranks = [_criterion(run) for run in runs]
     gains = []
-    for a, b in combinations(runs, 2):
-        picked = a if _criterion(a) >= _criterion(b) else b
+    for (a, rank_a), (b, rank_b) in combinations(zip(runs, ranks, strict=True), 2):
+        picked = a if rank_a >= rank_b else b
         gains.append(picked["acc"] - (a["acc"] + b["acc"]) / 2)
-    best = max(runs, key=_criterion)
-    by_quality = all(_criterion(r)[0] for r in runs)
-    ranked = [_criterion(r)[0 if by_quality else 1] for r in runs]
+    best = runs[max(range(len(runs)), key=ranks.__getitem__)]
+    by_quality = all(quality for quality, _ in ranks)
+    ranked = [rank[0 if by_quality else 1] for rank in ranks]
     return {
         "pairs": len(gains),
         "pair_gain_mean": float(np.mean(gains)),

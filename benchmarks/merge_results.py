@@ -8,7 +8,7 @@ parameters differ between parts, is an error rather than a silent mix.
     python benchmarks/merge_results.py accuracy-mnist10k-disc accuracy-mnist10k-disc-s2 \\
         --out accuracy-mnist10k-disc-5seeds
     # rows measured again (a later part) replace the old ones; the other rows are kept
-    python benchmarks/merge_results.py accuracy-digits-ablation NEW-RUN --replace --out ...
+    python benchmarks/merge_results.py accuracy-digits NEW-RUN --replace --out accuracy-digits
 
 Reads and writes benchmarks/results/<name>.json (and writes the .md).
 """
