@@ -12,14 +12,23 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import torch
 from _model_files import rewrite_model
 from conftest import tiny
 from sklearn.datasets import make_blobs
 
 import ganclust
 from ganclust import ClusterGAN, InfoGAN
+from ganclust._rotation_links import LINK_SHARE, rotation_links
+from ganclust.augment import rotated
 from ganclust.cli import main
-from ganclust.n_clusters import FeatureLook, KEstimate, estimate_n_clusters, smallest_within
+from ganclust.n_clusters import (
+    FeatureLook,
+    KEstimate,
+    estimate_n_clusters,
+    smallest_within,
+    with_links,
+)
 from ganclust.pseudo_labels import Manifold
 
 
@@ -201,3 +210,65 @@ def test_a_second_look_naming_another_k_starts_again_at_it(monkeypatch, tmp_path
     fixed = ClusterGAN(4, max_clusters=6, **tiny(max_epochs=1)).fit(X)
     assert np.array_equal(auto.labels_, fixed.labels_)
     assert auto.phase_seconds_["n_clusters"] > 0
+
+
+def _bars(degrees: float, n: int) -> torch.Tensor:
+    """``n`` 17x17 images of a bar through the centre, tilted ``degrees`` counter-clockwise."""
+    upright = -torch.ones(n, 1, 17, 17)
+    upright[:, :, 2:15, 8] = 1.0
+    return rotated(upright, degrees)
+
+
+def _by_tilt(spec, nets, x):
+    """A stand-in clustering head: 1 for bars tilted over 13 degrees counter-clockwise, 0 for
+    other bars, 2 for what is not a bar."""
+    weight = x.flatten(1) + 1
+    rows, cols = torch.meshgrid(torch.arange(17.0), torch.arange(17.0), indexing="ij")
+    r, c = rows.flatten(), cols.flatten()
+
+    def mean(v):
+        return (weight * v).sum(1) / weight.sum(1)
+
+    dr, dc = r - mean(r)[:, None], c - mean(c)[:, None]
+    var_r, var_c, cov = mean(dr**2), mean(dc**2), mean(dr * dc)
+    # the main axis' tilt from vertical (positive: its top leans left), and how elongated it is
+    tilt = torch.rad2deg(0.5 * torch.atan2(2 * cov, var_r - var_c))
+    long = (var_r + var_c) < 1.5 * torch.sqrt((var_r - var_c) ** 2 + 4 * cov**2).clamp_min(1e-6)
+    cluster = torch.where(long, (tilt > 13).long(), 2)
+    return torch.nn.functional.one_hot(cluster, 3).float()
+
+
+def test_the_rotation_test_links_two_tilts_of_one_bar_and_not_a_blob(monkeypatch):
+    monkeypatch.setattr("ganclust.inference.cluster_logits", _by_tilt)
+    blob = -torch.ones(40, 1, 17, 17)
+    blob[:, :, 5:12, 5:12] = 1.0
+    images = torch.cat([_bars(0, 40), _bars(26, 40), blob])
+    links = rotation_links("clustergan", torch.nn.Linear(1, 1), images, seed=0)
+    # +20 degrees takes every upright bar to the tilted cluster, -20 every tilted bar upright:
+    # each cluster sends half its members (over the two rotations) to the other
+    assert links[0, 1] == links[1, 0] == pytest.approx(0.5)
+    assert links[0, 2] == links[1, 2] == links[2, 2] == 0.0
+    look = KEstimate(3, np.arange(2, 6), np.array([0.3, 0.5, 0.4, 0.2]), np.zeros(4))
+    joined = with_links(look, links)
+    assert joined.n_clusters == 2 and joined.linked == ((0, 1, 0.5),)
+    # vectors have no rotation: no test
+    assert rotation_links("clustergan", torch.nn.Linear(1, 1), torch.zeros(9, 4), 0) is None
+
+
+def test_linked_clusters_lower_k_by_the_clusters_joined_and_never_raise_it():
+    look = KEstimate(5, np.arange(2, 8), np.linspace(0.2, 0.7, 6), np.zeros(6))
+    links = np.zeros((6, 6))  # the first round's six clusters
+    assert with_links(look, links) == look  # nothing linked: the silhouette's 5 stands
+    links[0, 1] = links[1, 0] = 0.3
+    links[1, 2] = links[2, 1] = 0.26  # a chain: 0, 1 and 2 are one class
+    links[3, 4] = links[4, 3] = LINK_SHARE  # at the threshold is not above it
+    joined = with_links(look, links)
+    assert joined.n_clusters == 4 and joined.linked == ((0, 1, 0.3), (1, 2, 0.26))
+    # the silhouette's look, where lower, stands
+    assert with_links(replace(look, n_clusters=3), links).n_clusters == 3
+    again = KEstimate.from_json(json.loads(json.dumps(replace(look, features=joined).to_json())))
+    assert again.features.linked == joined.linked and again.chosen == 4
+    bad = replace(look, features=joined).to_json()
+    bad["features"]["linked"] = [[0, "1", 0.3]]
+    with pytest.raises(ValueError, match=r"linked must be a list of \[cluster, cluster, share\]"):
+        KEstimate.from_json(bad)

@@ -77,6 +77,13 @@ def _affine(
     return F.grid_sample(x + 1, grid, align_corners=False, padding_mode="zeros") - 1
 
 
+def rotated(x: torch.Tensor, degrees: float) -> torch.Tensor:
+    """Every image of ``x`` rotated by ``degrees`` (counter-clockwise) about its centre."""
+    n = x.shape[0]
+    angle = torch.full((n,), math.radians(degrees))
+    return _affine(x, angle, torch.ones(n), torch.zeros(n), torch.zeros(n))
+
+
 def read_out_views(x: torch.Tensor, strength: float = 1.0) -> list[torch.Tensor]:
     """Fixed augmentations of images for the read-out: four shifts of ``x``, without ``x`` itself.
 

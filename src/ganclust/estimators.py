@@ -120,7 +120,8 @@ _ATTRIBUTES_DOC = """
         With ``n_clusters="auto"``, each candidate K's mean silhouette on the t-SNE map of the
         learned features (the second look; the data's map where there was none), higher is
         better; the smallest K within one standard error of its difference from the best is
-        chosen. Both looks are in ``state_.n_clusters_estimate``. None when K was given.
+        chosen, and on images lowered by the clusters that a rotation links into one. Both
+        looks are in ``state_.n_clusters_estimate``. None when K was given.
     settings_ : Settings
         Every setting of the fit with each automatic value decided, and the seed drawn.
     history_ : list of dict

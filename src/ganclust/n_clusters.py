@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from . import distributed
+from ._rotation_links import joined, rotation_links
 from .pseudo_labels import (
     CONSENSUS_ITERATIONS,
     CONSENSUS_SAMPLES,
@@ -45,7 +46,7 @@ K_SUBSAMPLE_SIZE = 2000
 K_RESTARTS = 2
 CRITERION = (
     "silhouette of k-means on a t-SNE map; the smallest K within 1 SE of its difference from the "
-    "best"
+    "best; on images, clusters that a 20-degree rotation links are one"
 )
 
 
@@ -68,6 +69,10 @@ class KEstimate:
     features : KEstimate or None
         The second look, on the learned features of the fit at ``n_clusters``; its estimate is
         the K the model has.
+    linked : tuple of (int, int, float)
+        In the second look on images, the pairs of the first round's clusters that a rotation
+        links, with the share of members it moves between them: each pair joined lowers the
+        estimate by one below that round's K (see :func:`rotation_links`). Empty otherwise.
     """
 
     n_clusters: int
@@ -76,6 +81,7 @@ class KEstimate:
     errors: np.ndarray
     seconds: float = 0.0
     features: KEstimate | None = None
+    linked: tuple[tuple[int, int, float], ...] = ()
 
     @property
     def chosen(self) -> int:
@@ -104,6 +110,7 @@ class KEstimate:
             "candidates": [int(k) for k in self.candidates],
             "scores": [float(s) for s in self.scores],
             "errors": [float(e) for e in self.errors],
+            "linked": [[int(a), int(b), float(share)] for a, b, share in self.linked],
         }
 
     @classmethod
@@ -140,7 +147,20 @@ def _look_from_json(data: Any) -> KEstimate:
         raise ValueError("n_clusters_estimate's candidates must be integers >= 2")
     if not all(_is_number(v) for v in [*scores, *errors]):
         raise ValueError("n_clusters_estimate's scores and errors must be numbers")
-    return KEstimate(k, np.array(candidates), np.array(scores, float), np.array(errors, float))
+    linked = data.get("linked", [])  # files written before the rotation test have none
+    if not isinstance(linked, list) or not all(_is_pair(pair) for pair in linked):
+        raise ValueError("n_clusters_estimate's linked must be a list of [cluster, cluster, share]")
+    arrays = np.array(candidates), np.array(scores, float), np.array(errors, float)
+    return KEstimate(k, *arrays, linked=tuple((a, b, float(share)) for a, b, share in linked))
+
+
+def _is_pair(pair: Any) -> bool:
+    return (
+        isinstance(pair, list)
+        and len(pair) == 3
+        and all(type(c) is int and c >= 0 for c in pair[:2])
+        and _is_number(pair[2])
+    )
 
 
 def _is_number(value: Any) -> bool:
@@ -227,6 +247,9 @@ class FeatureLook:
         device = next(nets.parameters()).device
         features = batched(METHODS[self.method].features, nets, self.data.to(device))
         look = estimate_n_clusters(features_view(features, self.seed), self.max_clusters, self.seed)
+        links = rotation_links(self.method, nets, self.data, self.seed)
+        if links is not None:
+            look = with_links(look, links)
         self.look = dataclasses.replace(look, seconds=round(time.perf_counter() - started, 3))
         return self.look.n_clusters
 
@@ -237,6 +260,16 @@ class FeatureLook:
             return first
         seconds = round(first.seconds + self.abandoned + self.look.seconds, 3)
         return dataclasses.replace(first, features=self.look, seconds=seconds)
+
+
+def with_links(look: KEstimate, links: np.ndarray) -> KEstimate:
+    """The second look with the rotation test's verdict: where clusters of the first round
+    are linked (above ``LINK_SHARE``), the estimate is at most that round's K less the
+    clusters joined to another; unlinked, the silhouette's estimate stands."""
+    k, pairs = joined(links)
+    if not pairs:
+        return look
+    return dataclasses.replace(look, n_clusters=max(2, min(look.n_clusters, k)), linked=pairs)
 
 
 def features_view(features: torch.Tensor, seed: int) -> Manifold:

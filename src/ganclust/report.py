@@ -24,6 +24,7 @@ from . import _report_parts as parts
 from ._files import atomic_file
 from ._report_parts import esc
 from ._report_style import CSS
+from .runs import linked_phrase
 
 __all__ = ["SECTIONS", "build_report", "write_report"]
 
@@ -172,6 +173,8 @@ def _k_estimate(estimate: Any) -> str:
             for k, s, e in zip(*columns, strict=True)
         ]
         parts_.append(f"<p>On {name}:</p>" + parts.table(["K", "silhouette"], rows, "settings"))
+        for phrase in linked_phrase(look.get("linked") or []):
+            parts_.append(f"<p>Of the first round's clusters, {esc(phrase)}.</p>")
     return "".join(parts_)
 
 

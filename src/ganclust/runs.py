@@ -299,6 +299,17 @@ def summary(run: dict[str, Any], path: Path, files: list[str]) -> str:
     return "\n".join(lines)
 
 
+def linked_phrase(linked: list[list[Any]]) -> list[str]:
+    """What the rotation test of ``n_clusters="auto"`` joined, as one phrase (none if nothing)."""
+    if not linked:
+        return []
+    pairs = ", ".join(f"{a} and {b} ({share:.0%})" for a, b, share in linked)
+    from ._rotation_links import LINK_ROTATION
+
+    turn = f"a {LINK_ROTATION:g}-degree rotation"
+    return [f"{turn} moves members between clusters {pairs}: one class each"]
+
+
 def k_estimate_line(estimate: dict[str, Any]) -> str:
     """One line on how ``n_clusters="auto"`` chose K: each look's estimate and best scores."""
     looks = [("data map", estimate["data_map"]), ("learned features", estimate.get("features"))]
@@ -308,5 +319,6 @@ def k_estimate_line(estimate: dict[str, Any]) -> str:
             best = sorted(zip(look["scores"], look["candidates"], strict=True), reverse=True)[:2]
             scores = ", ".join(f"{c}: {s:.3f}" for s, c in best)
             said.append(f"{name} K={look['n_clusters']} (silhouette {scores})")
+            said.extend(linked_phrase(look.get("linked") or [])[:1])
     top = max(estimate["data_map"]["candidates"])
     return f"n_clusters=auto chose K={estimate['n_clusters']} of 2..{top}: {'; '.join(said)}"
