@@ -86,6 +86,8 @@ def one_run(name: str, seed: int, estimate: bool) -> dict[str, object] | None:
         "looks": looks_of(auto.state_.n_clusters_estimate.to_json()),
         "phase_seconds": auto.phase_seconds_,
         "cost_ratio": seconds / fit_at_k,
+        # cluster x class counts, to read what a wrong K split or merged
+        "contingency": contingency(auto.labels_, y),
     }
     if auto.n_clusters_ == k_true:
         row["acc_true_k"], row["ari_true_k"] = at_k["acc"], at_k["ari"]
@@ -93,6 +95,12 @@ def one_run(name: str, seed: int, estimate: bool) -> dict[str, object] | None:
         true = evaluate(y, fit(X, k_true, seed).labels_)
         row["acc_true_k"], row["ari_true_k"] = true["acc"], true["ari"]
     return row
+
+
+def contingency(labels: np.ndarray, y: np.ndarray) -> list[list[int]]:
+    """Members of each cluster (rows) per true class (columns, in sorted class order)."""
+    classes = np.unique(y)
+    return [[int(np.sum((labels == c) & (y == k))) for k in classes] for c in np.unique(labels)]
 
 
 def looks_of(estimate: dict) -> str:
