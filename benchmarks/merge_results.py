@@ -9,6 +9,9 @@ parameters differ between parts, is an error rather than a silent mix.
         --out accuracy-mnist10k-disc-5seeds
     # rows measured again (a later part) replace the old ones; the other rows are kept
     python benchmarks/merge_results.py accuracy-digits NEW-RUN --replace --out accuracy-digits
+    # a part that ran several sets feeds one file per set
+    python benchmarks/merge_results.py accuracy-mnist16 NEW-RUN --datasets mnist16 \\
+        --out accuracy-mnist16
 
 Reads and writes benchmarks/results/<name>.json (and writes the .md).
 """
@@ -22,7 +25,9 @@ from _common import RESULTS, provenance_parts, write_results
 from accuracy import format_table, make_row
 
 
-def merge(payloads: list[dict], replace: bool = False) -> dict[str, object]:
+def merge(
+    payloads: list[dict], replace: bool = False, datasets: list[str] | None = None
+) -> dict[str, object]:
     """Pool the runs of every (dataset, method) row across ``payloads``.
 
     Parameters
@@ -32,6 +37,9 @@ def merge(payloads: list[dict], replace: bool = False) -> dict[str, object]:
     replace : bool
         A later part's row replaces an earlier part's row of the same (dataset, method) instead
         of being pooled with it: the rows a new run measured again supersede the old ones.
+    datasets : list of str, optional
+        Keep only the rows of these datasets (a part that ran several sets can feed one file
+        per set).
 
     Returns
     -------
@@ -43,6 +51,8 @@ def merge(payloads: list[dict], replace: bool = False) -> dict[str, object]:
     for payload in payloads:
         provenance.extend(provenance_parts(payload))
         for row in payload["rows"]:
+            if datasets is not None and row["dataset"] not in datasets:
+                continue
             key = (row["dataset"], row["method"])
             if key not in pooled or replace:
                 pooled[key] = {**row, "runs": list(row["runs"])}
@@ -55,6 +65,8 @@ def merge(payloads: list[dict], replace: bool = False) -> dict[str, object]:
             if repeated:
                 raise ValueError(f"{key}: seed(s) {sorted(repeated)} appear in two parts")
             kept["runs"].extend(row["runs"])
+    if not pooled:
+        raise ValueError(f"no rows to merge (datasets kept: {datasets})")
     rows = []
     for (dataset, method), row in pooled.items():
         runs = sorted(row["runs"], key=lambda run: run["seed"])
@@ -72,9 +84,10 @@ def main() -> None:
     parser.add_argument(
         "--replace", action="store_true", help="a later part's row replaces an earlier one's"
     )
+    parser.add_argument("--datasets", nargs="+", help="keep only the rows of these datasets")
     args = parser.parse_args()
     payloads = [json.loads((RESULTS / f"{name}.json").read_text()) for name in args.parts]
-    merged = merge(payloads, replace=args.replace)
+    merged = merge(payloads, replace=args.replace, datasets=args.datasets)
     table = format_table(merged["rows"], merged["seeds"])
     write_results(args.out, merged, table)
     print(table)

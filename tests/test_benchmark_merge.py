@@ -87,3 +87,12 @@ def test_the_simulated_n_init_ranks_runs_as_n_init_does():
     study = selection_study(old)
     assert study["criterion"] == "stability"
     assert study["all_picked_acc"] == 0.85
+
+
+def test_merge_keeps_only_the_datasets_asked_for():
+    other = _part("b", "kmeans", [_run(0, 0.6)])
+    other["rows"][0]["dataset"] = "e"
+    merged = merge([_part("a", "kmeans", [_run(0, 0.5)]), other], datasets=["e"])
+    assert [(r["dataset"], r["acc"]["mean"]) for r in merged["rows"]] == [("e", 0.6)]
+    with pytest.raises(ValueError, match=r"no rows to merge \(datasets kept: \['d'\]\)"):
+        merge([other], datasets=["d"])
