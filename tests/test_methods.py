@@ -166,26 +166,6 @@ def test_tsne_init_pseudo_labels_follow_the_data():
     assert pseudo_labels(torch.tensor(X, dtype=torch.float32), 4, "random", seed=0) is None
 
 
-def test_a_large_map_takes_the_coarser_barnes_hut_angle(monkeypatch):
-    import sklearn.manifold
-
-    from ganclust import pseudo_labels
-
-    angles = []
-
-    class Recorder:
-        def __init__(self, *args, angle, **kwargs):
-            angles.append(angle)
-
-        def fit_transform(self, reduced):
-            return reduced[:, :2]
-
-    monkeypatch.setattr(sklearn.manifold, "TSNE", Recorder)
-    for rows in (pseudo_labels.LARGE_MAP - 1, pseudo_labels.LARGE_MAP):
-        assert pseudo_labels.embed(np.zeros((rows, 3)), 0, 250).shape == (rows, 2)
-    assert angles == [0.5, 0.8]
-
-
 def test_refined_pseudo_labels_are_numbered_like_the_head():
     import torch
     from sklearn.datasets import make_blobs
