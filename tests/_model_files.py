@@ -51,7 +51,8 @@ def to_format_1(meta: dict) -> None:
     params = dict(meta["params"])
     method = meta["estimator"]
     options = validate(params, method)  # every option, at its value under the default recipe
-    options.pop("precision")  # came after format 1
+    for later in ("precision", "feature_scaling"):  # came after format 1
+        options.pop(later)
     for name in ("options", "adversarial", "recipe", "max_clusters"):  # not in format 1
         params.pop(name)
     params.update(options)
@@ -67,6 +68,7 @@ def to_format_1(meta: dict) -> None:
         "latent": nets["latent"],
     }
     meta["cluster_order"] = readout["cluster_order"]
+    meta["preprocessing"].pop("scaling")  # came after format 1: vectors were scaled per feature
     meta["history"] = [{k: v for k, v in row.items() if k != "seconds"} for row in meta["history"]]
     meta["format_version"] = 1
     for key in set(meta) - FORMAT_1_KEYS:

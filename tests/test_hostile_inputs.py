@@ -74,7 +74,7 @@ def test_constant_and_rounding_level_features_are_left_centred(blobs):
     X = blobs.copy()
     X[:, 0] = 0.1
     X[:, 1] = 3.0 + np.where(np.arange(40) % 2, np.spacing(3.0), 0.0)  # 1-ulp wobble
-    pre = Preprocessor.fit(X, "float")
+    pre = Preprocessor.fit(X, "float", "per-feature")
     t = pre.to_tensor(X).numpy()
     assert pre.scale[0] == 1.0 and pre.scale[1] == 1.0
     np.testing.assert_allclose(t[:, :2], 0.0, atol=1e-12)

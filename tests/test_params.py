@@ -56,6 +56,7 @@ BAD_OPTIONS = {
     "n_critic": (InfoGAN, 0),
     "encoder_fake_weight": (ClusterGAN, 0.0),
     "precision": (InfoGAN, "fp16"),
+    "feature_scaling": (CatGAN, "whiten"),
 }
 
 

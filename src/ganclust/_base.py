@@ -30,7 +30,7 @@ from ._fit_warnings import (  # noqa: F401 (the warning classes are re-exported)
     warn_quality,
     warn_rollbacks,
 )
-from ._params import Rule, resolve_device
+from ._params import Rule, resolve_device, validate
 from ._resume import CheckpointStore, fingerprint
 from ._sampling import draw_and_keep, wanted_clusters
 from ._settings import Settings, fit_seed, resolve
@@ -110,7 +110,8 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         params = self._joined_params(checkpoint_dir)
         dtype, mapped = input_dtype_of(X), stays_on_disk(X)
         X = self._validate(X, reset=True)
-        preprocessor = Preprocessor.fit(X, dtype)
+        scaling = validate(params, self._method_name)["feature_scaling"]
+        preprocessor = Preprocessor.fit(X, dtype, scaling)
         # a memory-mapped array or an array-like stays on disk, read in batches (ganclust.rows)
         data = Rows(X, preprocessor) if mapped else preprocessor.to_tensor(X)
         params, view, estimate = decide_k(params, self._method_name, data, checkpoint_dir)

@@ -10,3 +10,5 @@ BACKBONES = ("auto", "mlp", "conv", "dcgan")
 INITS = ("tsne", "kmeans", "random")
 #: float types of the training steps (the ``precision`` option); see :mod:`ganclust.training`
 PRECISIONS = ("fp32", "bf16")
+#: how vectors are scaled (the ``feature_scaling`` option); see :mod:`ganclust.preprocess`
+FEATURE_SCALINGS = ("auto", "per-feature", "shared")

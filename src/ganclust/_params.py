@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._choices import BACKBONES, INITS, PRECISIONS
+from ._choices import BACKBONES, FEATURE_SCALINGS, INITS, PRECISIONS
 
 if TYPE_CHECKING:
     import torch
@@ -165,6 +165,13 @@ PARAMETERS: dict[str, Rule] = {
 }
 
 OPTIONS: dict[str, Rule] = {
+    "feature_scaling": Rule(
+        "choice",
+        "how vectors are scaled after centring: each feature by its own standard deviation "
+        "(per-feature: columns in different units), all by one (shared: PCA components, "
+        "embeddings), or auto: shared unless a feature's spread exceeds 10x the median one",
+        choices=FEATURE_SCALINGS,
+    ),
     "init": Rule(
         "choice",
         "pseudo-labels the head starts from: t-SNE + GMM, k-means, or none (random)",
@@ -203,6 +210,7 @@ OPTIONS: dict[str, Rule] = {
 }
 
 DEFAULT_OPTIONS: dict[str, Any] = {
+    "feature_scaling": "auto",
     "init": "tsne",
     "init_weight": 20.0,
     "refine": 1,
@@ -225,6 +233,7 @@ DEFAULT_OPTIONS: dict[str, Any] = {
 RECIPES: dict[str, dict[str, Any]] = {
     "default": {},
     "published": {
+        "feature_scaling": "per-feature",
         "init": "random",
         "refine": 0,
         "ema": 0.0,

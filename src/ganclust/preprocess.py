@@ -1,6 +1,11 @@
 """Input validation and the preprocessing that is fitted in ``fit`` and stored with a model.
 
-Vectors (N x D) are standardised per feature, as the ClusterGAN article does. Images (N x H x W or
+Vectors (N x D) are centred per feature and then scaled in one of two ways (``feature_scaling``):
+"per-feature" divides each feature by its own standard deviation, as the ClusterGAN article does,
+which suits tables whose columns have different units; "shared" divides every feature by one
+common scale, which keeps the features' relative spread, the signal of PCA components, embeddings
+and coordinates that share a unit. "auto" takes "shared" unless some feature's standard deviation
+is more than :data:`SHARED_SPREAD` times the median one (different units). Images (N x H x W or
 N x C x H x W) are scaled from their intensity range to [-1, 1], the range of the generator's tanh:
 uint8 images from [0, 255], float images from the training data's min and max.
 
@@ -18,11 +23,16 @@ from typing import Any
 import numpy as np
 import torch
 
+from ._choices import FEATURE_SCALINGS
+
 # values per block of rows that the statistics read at once (32 MiB as float64)
 BLOCK_VALUES = 2**22
 FLOAT64_MAX = float(np.finfo(np.float64).max)
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 CHANNEL_COUNTS = (1, 3, 4)
+# feature_scaling="auto" scales vectors per feature when some feature's standard deviation is
+# more than this many times the median one: units differ (see docs/benchmarks.md)
+SHARED_SPREAD = 10.0
 
 
 @dataclass
@@ -37,12 +47,16 @@ class Preprocessor:
         ``"uint8"`` when fitted on uint8 images (samples come back as uint8), else ``"float"``.
     offset, scale : numpy.ndarray
         Per-feature (vectors) or scalar (images) shift and scale: ``t = (x - offset) / scale``.
+    scaling : str
+        How vectors were scaled: "per-feature" or "shared" (every feature by the same scale);
+        "range" for images.
     """
 
     input_shape: tuple[int, ...]
     input_dtype: str
     offset: np.ndarray
     scale: np.ndarray
+    scaling: str = "range"
 
     @property
     def is_image(self) -> bool:
@@ -57,8 +71,11 @@ class Preprocessor:
         return self.input_shape
 
     @classmethod
-    def fit(cls, X: np.ndarray, input_dtype: str) -> Preprocessor:
+    def fit(cls, X: np.ndarray, input_dtype: str, scaling: str = "auto") -> Preprocessor:
         """Fit on validated training data ``X``.
+
+        ``scaling`` ("auto", "per-feature" or "shared") is how vectors are scaled (see the module's
+        docstring); images ignore it.
 
         Raises
         ------
@@ -68,8 +85,12 @@ class Preprocessor:
         """
         check_layout(X)
         if len(X.shape) == 2:
-            offset, scale = _standardisation(X)
-        elif input_dtype == "uint8":
+            offset, scale, constant = _standardisation(X)
+            scaling = _vector_scaling(scale[~constant], scaling)
+            if scaling == "shared" and not constant.all():
+                scale = np.full_like(scale, _root_mean_square(scale[~constant]))
+            return cls(tuple(X.shape[1:]), input_dtype, offset, scale, scaling)
+        if input_dtype == "uint8":
             offset, scale = np.array(127.5), np.array(127.5)
         else:
             low, high = (float(v) for v in _extremes(X))
@@ -115,7 +136,11 @@ class Preprocessor:
 
     def to_json(self) -> dict[str, object]:
         """JSON-serialisable description (the arrays are stored as tensors alongside)."""
-        return {"input_shape": list(self.input_shape), "input_dtype": self.input_dtype}
+        return {
+            "input_shape": list(self.input_shape),
+            "input_dtype": self.input_dtype,
+            "scaling": self.scaling,
+        }
 
     def tensors(self) -> dict[str, torch.Tensor]:
         """The fitted arrays, for safetensors."""
@@ -144,6 +169,10 @@ class Preprocessor:
             raise ValueError(f"preprocessing.input_shape must be 1 to 3 positive ints; got {shape}")
         if meta["input_dtype"] not in ("uint8", "float"):
             raise ValueError(f"unknown preprocessing.input_dtype {meta['input_dtype']!r}")
+        # a file written before the choice existed scaled its vectors per feature
+        scaling = meta.get("scaling", "per-feature" if len(shape) == 1 else "range")
+        if scaling not in (SCALINGS if len(shape) == 1 else ("range",)):
+            raise ValueError(f"unknown preprocessing.scaling {scaling!r} for this sample shape")
         wanted = shape[0] if len(shape) == 1 else 1
         arrays = {name: _saved_array(tensors, name, wanted, shape) for name in ("offset", "scale")}
         if not (arrays["scale"] > 0).all():
@@ -151,7 +180,28 @@ class Preprocessor:
         offset, scale = arrays["offset"], arrays["scale"]
         if len(shape) >= 2:
             offset, scale = offset.reshape(()), scale.reshape(())
-        return cls(tuple(shape), str(meta["input_dtype"]), offset, scale)
+        return cls(tuple(shape), str(meta["input_dtype"]), offset, scale, scaling)
+
+
+# the two ways a fitted Preprocessor scales vectors ("auto" decides between them)
+SCALINGS = tuple(c for c in FEATURE_SCALINGS if c != "auto")
+
+
+def _vector_scaling(spread: np.ndarray, scaling: str) -> str:
+    """``scaling`` with "auto" decided from the non-constant features' standard deviations."""
+    if scaling != "auto":
+        return scaling
+    if spread.size == 0:
+        return "shared"
+    median = float(np.median(spread))
+    return "shared" if float(np.max(spread)) <= SHARED_SPREAD * median else "per-feature"
+
+
+def _root_mean_square(spread: np.ndarray) -> float:
+    """The features' common scale: the root mean square of their standard deviations (so the
+    average feature keeps unit variance), computed without overflow."""
+    largest = float(np.max(spread))
+    return largest * float(np.sqrt(np.mean(np.square(spread / largest))))
 
 
 def _saved_array(
@@ -200,8 +250,9 @@ PLAIN_LIMIT = 1e150
 PLAIN_CONSTANT = 1e-12
 
 
-def _standardisation(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-feature mean and standard deviation, without overflow for any finite input.
+def _standardisation(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-feature mean and standard deviation (1 for a constant feature) and which features
+    are constant, without overflow for any finite input.
 
     Ordinary data get the plain ``X.mean(axis=0)`` and ``X.std(axis=0)``, bit for bit what
     earlier versions computed (so a seed keeps its labels); data whose squares could overflow,
@@ -222,13 +273,14 @@ def _standardisation(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     )
     if plain:
         std = np.asarray(std, float)
-        return np.asarray(mean, float), np.where(std > PLAIN_CONSTANT, std, 1.0)
+        constant = ~(std > PLAIN_CONSTANT)
+        return np.asarray(mean, float), np.where(constant, 1.0, std), constant
     return _scaled_standardisation(X, low, high)
 
 
 def _scaled_standardisation(
     X: np.ndarray, low: np.ndarray, high: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean and standard deviation computed on each feature divided by its largest magnitude."""
     low, high = low.astype(np.float64), high.astype(np.float64)
     largest = np.maximum(np.abs(low), np.abs(high))
@@ -245,7 +297,7 @@ def _scaled_standardisation(
     eps = np.finfo(np.float64).eps
     rounding = len(X) * eps * variance + (len(X) * mean * eps) ** 2
     constant = (low == high) | ~(scale > 0) | (variance <= rounding)
-    return np.where(constant, high, offset), np.where(constant, 1.0, scale)
+    return np.where(constant, high, offset), np.where(constant, 1.0, scale), constant
 
 
 def _magnitude(X: np.ndarray) -> str:
