@@ -499,8 +499,8 @@ def _one_run(model, X, index):
 @by_method
 def test_n_init_keeps_the_best_ranked_run(cls, blobs):
     X, _ = blobs
-    # 10 epochs: enough that no run collapses, so no restart adds a fourth score
-    model = cls(3, **tiny(max_epochs=10), n_init=3).fit(X)
+    # 20 epochs: enough that no run collapses, so no restart adds a fourth score
+    model = cls(3, **tiny(max_epochs=20), n_init=3).fit(X)
     assert model.n_restarts_ == 0
     assert model.init_scores_.shape == (3,)
     assert np.all(np.isfinite(model.init_scores_))

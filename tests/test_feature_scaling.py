@@ -11,7 +11,8 @@ import torch
 from conftest import SMALL
 
 from ganclust import ClusterGAN, evaluate, load
-from ganclust.preprocess import SHARED_SPREAD, Preprocessor
+from ganclust._statistics import SHARED_SPREAD
+from ganclust.preprocess import Preprocessor
 
 
 def _options(max_epochs=SMALL["max_epochs"], **extra):

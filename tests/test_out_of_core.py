@@ -173,12 +173,12 @@ def test_rows_of_an_array_like_read_runs_of_slices(digit_images):
 def test_an_array_like_image_fit_is_the_in_memory_fit_and_never_reads_it_whole(
     digit_images, monkeypatch
 ):
-    from ganclust import preprocess, rows
+    from ganclust import _statistics, rows
 
     settings = tiny(options={"refine": 1})
     in_memory = ClusterGAN(3, **settings).fit(digit_images)
     monkeypatch.setattr(rows, "BLOCK_ROWS", 64)
-    monkeypatch.setattr(preprocess, "BLOCK_VALUES", 64 * 64)
+    monkeypatch.setattr(_statistics, "BLOCK_VALUES", 64 * 64)
     source = SliceOnly(digit_images)
     elsewhere = ClusterGAN(3, **settings).fit(source)
     assert np.array_equal(in_memory.labels_, elsewhere.labels_)
@@ -198,13 +198,21 @@ def test_an_array_like_vector_fit_standardises_in_blocks():
     X = (
         make_blobs(300, n_features=5, centers=3, random_state=0)[0] * 50 + 1000
     )  # far from zero mean and unit variance
-    model = ClusterGAN(3, **tiny(options={"refine": 0})).fit(SliceOnly(X))
+    options = {"refine": 0, "feature_scaling": "per-feature"}
+    model = ClusterGAN(3, **tiny(options=options)).fit(SliceOnly(X))
     np.testing.assert_allclose(model.preprocessor_.offset, X.mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(model.preprocessor_.scale, X.std(axis=0), rtol=1e-12)
+    # the default shares one scale: the root mean square of the features' spreads
+    shared = ClusterGAN(3, **tiny(options={"refine": 0})).fit(SliceOnly(X))
+    assert shared.preprocessor_.scaling == "shared"
+    np.testing.assert_allclose(
+        shared.preprocessor_.scale, np.sqrt(np.mean(X.var(axis=0))), rtol=1e-12
+    )
     # the blocked statistics differ from numpy's in the last bits only: the same clusters
-    in_memory = ClusterGAN(3, **tiny(options={"refine": 0})).fit(X)
-    assert np.array_equal(model.labels_, in_memory.labels_)
-    assert np.array_equal(model.predict(SliceOnly(X)), model.predict(X))
+    for blocked, opts in ((model, options), (shared, {"refine": 0})):
+        in_memory = ClusterGAN(3, **tiny(options=opts)).fit(X)
+        assert np.array_equal(blocked.labels_, in_memory.labels_)
+        assert np.array_equal(blocked.predict(SliceOnly(X)), blocked.predict(X))
 
 
 @pytest.mark.parametrize(

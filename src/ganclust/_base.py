@@ -30,10 +30,10 @@ from ._fit_warnings import (  # noqa: F401 (the warning classes are re-exported)
     warn_quality,
     warn_rollbacks,
 )
-from ._params import Rule, resolve_device, validate
+from ._params import Rule, resolve_device
 from ._resume import CheckpointStore, fingerprint
 from ._sampling import draw_and_keep, wanted_clusters
-from ._settings import Settings, fit_seed, resolve
+from ._settings import Settings, check_fit, fit_seed, resolve
 from ._state import FittedState
 from .inference import batched
 from .latent import sample_latent
@@ -110,8 +110,7 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         params = self._joined_params(checkpoint_dir)
         dtype, mapped = input_dtype_of(X), stays_on_disk(X)
         X = self._validate(X, reset=True)
-        scaling = validate(params, self._method_name)["feature_scaling"]
-        preprocessor = Preprocessor.fit(X, dtype, scaling)
+        preprocessor = self._fitted_preprocessor(params, X, dtype)
         # a memory-mapped array or an array-like stays on disk, read in batches (ganclust.rows)
         data = Rows(X, preprocessor) if mapped else preprocessor.to_tensor(X)
         params, view, estimate = decide_k(params, self._method_name, data, checkpoint_dir)
@@ -133,6 +132,11 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         if store is not None:
             store.finish(keep_checkpoint)
         return self
+
+    def _fitted_preprocessor(self, params: dict[str, Any], X: Any, dtype: str) -> Preprocessor:
+        """The preprocessing fitted on ``X``, once the parameters (one scales vectors) pass."""
+        scaling = check_fit(params, self._method_name, len(X))["feature_scaling"]
+        return Preprocessor.fit(X, dtype, scaling)
 
     def _joined_params(self, checkpoint_dir: Any) -> dict[str, Any]:
         """The parameters, with the seed rank 0 drew under torchrun (ganclust.distributed)."""

@@ -5,7 +5,7 @@ Vectors (N x D) are centred per feature and then scaled in one of two ways (``fe
 which suits tables whose columns have different units; "shared" divides every feature by one
 common scale, which keeps the features' relative spread, the signal of PCA components, embeddings
 and coordinates that share a unit. "auto" takes "shared" unless some feature's standard deviation
-is more than :data:`SHARED_SPREAD` times the median one (different units). Images (N x H x W or
+is more than 10 times the median one (different units). Images (N x H x W or
 N x C x H x W) are scaled from their intensity range to [-1, 1], the range of the generator's tanh:
 uint8 images from [0, 255], float images from the training data's min and max.
 
@@ -16,23 +16,24 @@ read in blocks of rows, so a memory-mapped array is never copied whole.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-from ._choices import FEATURE_SCALINGS
+from ._statistics import (
+    SCALINGS,
+    blocks,
+    extremes,
+    magnitude,
+    root_mean_square,
+    standardisation,
+    vector_scaling,
+)
 
-# values per block of rows that the statistics read at once (32 MiB as float64)
-BLOCK_VALUES = 2**22
-FLOAT64_MAX = float(np.finfo(np.float64).max)
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 CHANNEL_COUNTS = (1, 3, 4)
-# feature_scaling="auto" scales vectors per feature when some feature's standard deviation is
-# more than this many times the median one: units differ (see docs/benchmarks.md)
-SHARED_SPREAD = 10.0
 
 
 @dataclass
@@ -85,15 +86,15 @@ class Preprocessor:
         """
         check_layout(X)
         if len(X.shape) == 2:
-            offset, scale, constant = _standardisation(X)
-            scaling = _vector_scaling(scale[~constant], scaling)
+            offset, scale, constant = standardisation(X)
+            scaling = vector_scaling(scale[~constant], scaling)
             if scaling == "shared" and not constant.all():
-                scale = np.full_like(scale, _root_mean_square(scale[~constant]))
+                scale = np.full_like(scale, root_mean_square(scale[~constant]))
             return cls(tuple(X.shape[1:]), input_dtype, offset, scale, scaling)
         if input_dtype == "uint8":
             offset, scale = np.array(127.5), np.array(127.5)
         else:
-            low, high = (float(v) for v in _extremes(X))
+            low, high = (float(v) for v in extremes(X))
             # halves first: high + low and high - low may overflow; halving is exact
             offset = np.array(high / 2 + low / 2)
             scale = np.array(high / 2 - low / 2 if high > low else 1.0)
@@ -121,7 +122,7 @@ class Preprocessor:
         if not np.isfinite(largest) or largest > FLOAT32_MAX:
             raise ValueError(
                 f"X holds values too large for this model: the largest magnitude is "
-                f"{_magnitude(X)}, which its scaling maps beyond float32's range "
+                f"{magnitude(X)}, which its scaling maps beyond float32's range "
                 f"({FLOAT32_MAX:.3g}); the model was fitted on much smaller values"
             )
         return torch.from_numpy(out.astype(np.float32)).reshape(len(X), *self.data_shape)
@@ -183,27 +184,6 @@ class Preprocessor:
         return cls(tuple(shape), str(meta["input_dtype"]), offset, scale, scaling)
 
 
-# the two ways a fitted Preprocessor scales vectors ("auto" decides between them)
-SCALINGS = tuple(c for c in FEATURE_SCALINGS if c != "auto")
-
-
-def _vector_scaling(spread: np.ndarray, scaling: str) -> str:
-    """``scaling`` with "auto" decided from the non-constant features' standard deviations."""
-    if scaling != "auto":
-        return scaling
-    if spread.size == 0:
-        return "shared"
-    median = float(np.median(spread))
-    return "shared" if float(np.max(spread)) <= SHARED_SPREAD * median else "per-feature"
-
-
-def _root_mean_square(spread: np.ndarray) -> float:
-    """The features' common scale: the root mean square of their standard deviations (so the
-    average feature keeps unit variance), computed without overflow."""
-    largest = float(np.max(spread))
-    return largest * float(np.sqrt(np.mean(np.square(spread / largest))))
-
-
 def _saved_array(
     tensors: dict[str, torch.Tensor], name: str, wanted: int, shape: list[int]
 ) -> np.ndarray:
@@ -221,90 +201,6 @@ def _saved_array(
     if not np.isfinite(array).all():
         raise ValueError(f"the preprocessing {name} is not finite")
     return array
-
-
-def _blocks(X: np.ndarray) -> Iterator[np.ndarray]:
-    """``X`` in blocks of rows of about :data:`BLOCK_VALUES` values."""
-    step = max(1, BLOCK_VALUES // max(1, int(np.prod(X.shape[1:]))))
-    for start in range(0, len(X), step):
-        yield X[start : start + step]
-
-
-def _extremes(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-feature (axis 0) min and max in ``X``'s own dtype; refuses values beyond float64."""
-    low = np.min([block.min(axis=0) for block in _blocks(X)], axis=0)
-    high = np.max([block.max(axis=0) for block in _blocks(X)], axis=0)
-    if len(X.shape) > 2:
-        low, high = low.min(), high.max()
-    if X.dtype.kind == "f" and float(max(-np.min(low), np.max(high))) > FLOAT64_MAX:
-        raise ValueError(
-            f"X holds values too large to preprocess: the largest magnitude is {_magnitude(X)}, "
-            f"beyond float64's range ({FLOAT64_MAX:.3g}); rescale the data"
-        )
-    return low, high
-
-
-# below this magnitude squares cannot overflow, so the plain statistics are safe
-PLAIN_LIMIT = 1e150
-# the plain statistics' test for a constant feature (a standard deviation at or under this)
-PLAIN_CONSTANT = 1e-12
-
-
-def _standardisation(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-feature mean and standard deviation (1 for a constant feature) and which features
-    are constant, without overflow for any finite input.
-
-    Ordinary data get the plain ``X.mean(axis=0)`` and ``X.std(axis=0)``, bit for bit what
-    earlier versions computed (so a seed keeps its labels); data whose squares could overflow,
-    or whose spread is so small that the plain test would call it constant, get the scaled
-    computation below.
-    """
-    low, high = _extremes(X)
-    if not isinstance(X, np.ndarray):  # an array-like held elsewhere is read in blocks
-        return _scaled_standardisation(X, low, high)
-    with np.errstate(all="ignore"):
-        mean, std = X.mean(axis=0), X.std(axis=0)
-    largest = max(float(np.max(np.abs(low), initial=0)), float(np.max(np.abs(high), initial=0)))
-    plain = (
-        largest < PLAIN_LIMIT
-        and np.isfinite(mean).all()
-        and np.isfinite(std).all()
-        and bool(((std > PLAIN_CONSTANT) | (low == high)).all())
-    )
-    if plain:
-        std = np.asarray(std, float)
-        constant = ~(std > PLAIN_CONSTANT)
-        return np.asarray(mean, float), np.where(constant, 1.0, std), constant
-    return _scaled_standardisation(X, low, high)
-
-
-def _scaled_standardisation(
-    X: np.ndarray, low: np.ndarray, high: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean and standard deviation computed on each feature divided by its largest magnitude."""
-    low, high = low.astype(np.float64), high.astype(np.float64)
-    largest = np.maximum(np.abs(low), np.abs(high))
-    # divide by each feature's largest magnitude first: the scaled values lie in [-1, 1]
-    unit = np.where(largest > 0, largest, 1.0)
-    mean = sum(np.sum(block / unit, axis=0, dtype=np.float64) for block in _blocks(X)) / len(X)
-    squares = sum(
-        np.sum(np.square(block / unit - mean), axis=0, dtype=np.float64) for block in _blocks(X)
-    )
-    variance = squares / len(X)
-    offset, scale = mean * unit, np.sqrt(variance) * unit
-    # constant features are left centred (at their one value) rather than divided by zero; a
-    # variance within rounding of the mean (scikit-learn's bound) counts as constant too
-    eps = np.finfo(np.float64).eps
-    rounding = len(X) * eps * variance + (len(X) * mean * eps) ** 2
-    constant = (low == high) | ~(scale > 0) | (variance <= rounding)
-    return np.where(constant, high, offset), np.where(constant, 1.0, scale), constant
-
-
-def _magnitude(X: np.ndarray) -> str:
-    """The largest magnitude in ``X``, for a message (any float dtype, even beyond float64)."""
-    exact = X.dtype.kind == "f"
-    largest = max(np.max(np.abs(block if exact else block.astype(float))) for block in _blocks(X))
-    return np.format_float_scientific(largest, precision=3)
 
 
 def check_layout(X: np.ndarray) -> None:
@@ -362,7 +258,7 @@ def check_array_like(X: Any) -> None:
     if X.dtype.kind != "f":
         return
     start = 0
-    for block in _blocks(X):
+    for block in blocks(X):
         block = np.asarray(block)
         if not np.isfinite(block).all():
             what = "NaN" if np.isnan(block).any() else "infinity"
