@@ -130,6 +130,7 @@ def test_fit_on_digits_by_default(digits_run):
     assert run["init_scores"] == model.init_scores_.tolist() and run["init_collapsed"] == [False]
     np.testing.assert_array_equal(model.labels_, labels)
     assert run["settings"] == model.settings_.to_json()
+    assert run["preprocessing"]["scaling"] == "range"  # images: scaled from their range
     # history.csv: one row per epoch, its phase, the losses and the occupancy of each cluster
     with open(digits_run / "history.csv") as handle:
         history = list(csv.DictReader(handle))
@@ -195,7 +196,10 @@ def test_fit_csv_with_label_column(tmp_path, vector_files, column):
     assert set(_entries(out)) == RUN_FILES
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["n_samples"] == 40
-    assert json.loads((out / "run.json").read_text())["sample_shape"] == [3]  # label dropped
+    run = json.loads((out / "run.json").read_text())
+    assert run["sample_shape"] == [3]  # label dropped
+    # three blobs in one unit: one shared scale, which run.json records
+    assert run["preprocessing"] == {"input_shape": [3], "input_dtype": "float", "scaling": "shared"}
     # vectors get a scatter plot (6 x 5 inches at 100 dpi) rather than a grid of images
     assert _png(out / "samples.png") == ("PNG", (600, 500))
 

@@ -164,6 +164,7 @@ def test_a_vector_report_shows_feature_profiles(vector_run):
         assert f"<td>{name}</td>" in text
     assert "generated mean ± std" in text
     assert 'class="thumbs"' not in text  # profiles, not thumbnails
+    assert "<td>scaling</td><td>shared</td>" in text  # how the vectors were scaled
 
 
 # ---------------------------------------------------------------- sample and the plot helpers

@@ -112,6 +112,8 @@ def _run_record(
         "method": model._method_name,
         "params": json_params(model.get_params(), settings.seed),
         "settings": settings.to_json(),
+        # how the data were scaled (vectors: per feature or one shared scale; images: their range)
+        "preprocessing": model.preprocessor_.to_json(),
         "torch_threads": torch.get_num_threads(),
         # the processes that trained the fit together (torchrun), 1 alone
         "processes": world().size,

@@ -139,6 +139,7 @@ def _overview(run: dict[str, Any]) -> str:
         ("data", run.get("data")),
         ("samples", run.get("n_samples")),
         ("sample shape", " x ".join(map(str, shape)) or "?"),
+        ("scaling", (run.get("preprocessing") or {}).get("scaling", "?")),
         ("method", run.get("method")),
         ("command", shlex.join(command) if isinstance(command, list) else command),
         ("epochs", run.get("epochs")),
