@@ -58,6 +58,12 @@ def load_named(name: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray] | None
 
         digits = load_digits()
         return digits.images.astype(np.float32), digits.target
+    if name == "digits-vectors":
+        from sklearn.datasets import load_digits
+
+        # the same digits as 64-D vectors (load_digits().data), as a user most often passes them
+        digits = load_digits()
+        return digits.data.astype(np.float32), digits.target
     if name == "mnist10k":
         if not MNIST10K.exists():
             print(f"skipping mnist10k: {MNIST10K} not found", file=sys.stderr)
