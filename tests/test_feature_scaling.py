@@ -116,6 +116,10 @@ def test_a_saved_scaling_that_is_not_one_of_the_choices_is_refused():
     tensors = {"offset": torch.zeros(3, dtype=torch.float64), "scale": torch.ones(3).double()}
     with pytest.raises(ValueError, match="unknown preprocessing.scaling 'whitened'"):
         Preprocessor.from_saved(meta, tensors)
+    meta["scaling"] = "shared"
+    uneven = {**tensors, "scale": torch.tensor([1.0, 2.0, 1.0], dtype=torch.float64)}
+    with pytest.raises(ValueError, match="one shared scale but holds several"):
+        Preprocessor.from_saved(meta, uneven)
     meta.pop("scaling")  # a file written before the choice existed: per feature
     assert Preprocessor.from_saved(meta, tensors).scaling == "per-feature"
 

@@ -178,6 +178,8 @@ class Preprocessor:
         arrays = {name: _saved_array(tensors, name, wanted, shape) for name in ("offset", "scale")}
         if not (arrays["scale"] > 0).all():
             raise ValueError("the preprocessing scale must be positive")
+        if scaling == "shared" and np.unique(arrays["scale"]).size > 1:
+            raise ValueError("the preprocessing says one shared scale but holds several")
         offset, scale = arrays["offset"], arrays["scale"]
         if len(shape) >= 2:
             offset, scale = offset.reshape(()), scale.reshape(())
