@@ -53,17 +53,13 @@ def provenance() -> dict[str, object]:
 
 def load_named(name: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray] | None:
     """Benchmark data by name, or None when it is not available here."""
-    if name == "digits":
+    if name in ("digits", "digits-vectors"):
         from sklearn.datasets import load_digits
 
+        # 8x8 images, or the same digits as the 64-D vectors a user most often passes (.data)
         digits = load_digits()
-        return digits.images.astype(np.float32), digits.target
-    if name == "digits-vectors":
-        from sklearn.datasets import load_digits
-
-        # the same digits as 64-D vectors (load_digits().data), as a user most often passes them
-        digits = load_digits()
-        return digits.data.astype(np.float32), digits.target
+        X = digits.images if name == "digits" else digits.data
+        return X.astype(np.float32), digits.target
     if name == "mnist10k":
         if not MNIST10K.exists():
             print(f"skipping mnist10k: {MNIST10K} not found", file=sys.stderr)
