@@ -5,7 +5,8 @@ read-outs are chosen by ganclust's label-free criteria, and all seeds are report
 min), never the best one. Every GAN fit is paired with the same pipeline without the
 adversarial game (``adversarial=False``, shown as ``<method> (no GAN)``) unless
 ``--no-ablation``. The baselines a user would pick instead: k-means, a GMM on PCA-50, t-SNE +
-GMM (scikit-learn), openTSNE + GMM and UMAP + GMM (the ``bench`` extra: umap-learn, openTSNE).
+GMM (scikit-learn), an autoencoder's code + t-SNE + GMM (N2D's pipeline), openTSNE + GMM and
+UMAP + GMM (the ``bench`` extra: umap-learn, openTSNE).
 
     python benchmarks/accuracy.py       # digits + mnist10k + blobs + mixture, 5 seeds
     # the protocol for unseen data: also mnist16, mnist-imbalanced, mnist-pca50 and
@@ -36,7 +37,7 @@ from ganclust.estimators import GANClusterer
 from ganclust.metrics import clustering_accuracy, evaluate
 
 GANS = {"clustergan": ClusterGAN, "infogan": InfoGAN, "catgan": CatGAN}
-BASELINES = ("kmeans", "gmm", "tsne-gmm", "opentsne-gmm", "umap-gmm", "realness")
+BASELINES = ("kmeans", "gmm", "tsne-gmm", "ae-tsne-gmm", "opentsne-gmm", "umap-gmm", "realness")
 # the mixture read-out every manifold baseline shares: K components, 10 restarts
 GMM_RESTARTS = 10
 
@@ -71,6 +72,18 @@ def run_baseline(
         flat = _flat(X)
         reduced = PCA(min(50, flat.shape[1]), random_state=seed).fit_transform(flat)
         embedded = TSNE(2, init="pca", random_state=seed).fit_transform(reduced)
+        return _mixture(embedded, k, seed)
+    if name == "ae-tsne-gmm":
+        # N2D's pipeline: an autoencoder's code, then the t-SNE + mixture above; the autoencoder
+        # is ganclust's own (init="autoencoder"), on the data centred to one shared scale
+        from sklearn.manifold import TSNE
+
+        from ganclust._autoencoder import autoencoder_code
+
+        flat = _flat(X)
+        flat = (flat - flat.mean(axis=0)) / np.sqrt((flat.std(axis=0) ** 2).mean())
+        code = autoencoder_code(flat, seed)
+        embedded = TSNE(2, init="pca", random_state=seed).fit_transform(code)
         return _mixture(embedded, k, seed)
     if name == "opentsne-gmm":
         # openTSNE's FFT-accelerated t-SNE, 2-D on PCA-50, then the same mixture

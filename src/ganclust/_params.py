@@ -174,8 +174,10 @@ OPTIONS: dict[str, Rule] = {
     ),
     "init": Rule(
         "choice",
-        "pseudo-labels the head starts from: t-SNE + GMM, k-means, or none (random)",
+        "pseudo-labels the head starts from: t-SNE + GMM of the data (tsne) or of an "
+        "autoencoder's code (autoencoder), k-means, or none (random)",
         choices=INITS,
+        auto="autoencoder for vectors of over 20 features, else tsne",
     ),
     "init_weight": _real("weight of the pseudo-labels' cross-entropy"),
     "refine": _int("rounds of refinement on the learned features", low=0),
@@ -211,7 +213,7 @@ OPTIONS: dict[str, Rule] = {
 
 DEFAULT_OPTIONS: dict[str, Any] = {
     "feature_scaling": "auto",
-    "init": "tsne",
+    "init": "auto",
     "init_weight": 20.0,
     "refine": 1,
     "ema": 0.999,

@@ -78,9 +78,10 @@ def manifold(
     ----------
     x : torch.Tensor or ganclust.rows.Rows
         Preprocessed training data (N, ...).
-    init : {"tsne", "kmeans"}
+    init : {"tsne", "autoencoder", "kmeans"}
         "tsne" maps the samples with t-SNE (below ``MIN_TSNE_SAMPLES``, k-means' PCA values are
-        kept instead); "kmeans" keeps the PCA values.
+        kept instead); "autoencoder" maps an autoencoder's code of them instead (see
+        :mod:`ganclust._autoencoder`); "kmeans" keeps the PCA values.
     seed : int
         Seed of the subsample, PCA and t-SNE.
     max_samples, iterations : int
@@ -95,6 +96,10 @@ def manifold(
         chosen = np.sort(rng.choice(len(x), max_samples, replace=False))
     # only the subsample is read: the data may be rows on disk (ganclust.rows)
     reduced = take(x, chosen).flatten(1).double().numpy()
+    if init == "autoencoder" and len(reduced) >= MIN_TSNE_SAMPLES:
+        from ._autoencoder import autoencoder_code
+
+        reduced = autoencoder_code(reduced, seed)
     if reduced.shape[1] > 50 and len(reduced) > 50:
         reduced = PCA(50, random_state=seed).fit_transform(reduced)
     if init == "kmeans" or len(reduced) < MIN_TSNE_SAMPLES:
@@ -118,9 +123,10 @@ def pseudo_labels(
         Preprocessed training data (N, ...).
     n_clusters : int
         K.
-    init : {"tsne", "kmeans", "random"}
-        "tsne": t-SNE + Gaussian mixture (k-means below 100 samples); "kmeans": k-means on the
-        PCA-reduced data (fast, weaker); "random": no pseudo-labels (the published methods).
+    init : {"tsne", "autoencoder", "kmeans", "random"}
+        "tsne": t-SNE + Gaussian mixture (k-means below 100 samples); "autoencoder": the same
+        read-out of an autoencoder's code; "kmeans": k-means on the PCA-reduced data (fast,
+        weaker); "random": no pseudo-labels (the published methods).
     seed : int
         Seed of the subsample, PCA, t-SNE and the mixture.
     min_confidence : float

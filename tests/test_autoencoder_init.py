@@ -1,0 +1,80 @@
+"""init="autoencoder": the first read-out maps an autoencoder's code instead of the data."""
+
+import numpy as np
+import pytest
+import torch
+from conftest import tiny
+from sklearn.datasets import make_blobs
+
+from ganclust import ClusterGAN, evaluate
+from ganclust._autoencoder import CODE_DIM, autoencoder_code
+from ganclust._settings import resolve_init
+from ganclust.pseudo_labels import pseudo_labels
+
+
+@pytest.fixture(scope="module")
+def wide_blobs():
+    """150 vectors in 24 dimensions around 3 centres: enough samples for a t-SNE map."""
+    return make_blobs(150, n_features=24, centers=3, cluster_std=1.0, random_state=3)
+
+
+def test_code_is_seeded_and_leaves_the_global_state_alone(wide_blobs):
+    X, _ = wide_blobs
+    before = torch.get_rng_state()
+    first = autoencoder_code(X, seed=4, steps=20)
+    assert torch.equal(torch.get_rng_state(), before)
+    assert first.shape == (150, CODE_DIM) and first.dtype == np.float64
+    np.testing.assert_array_equal(first, autoencoder_code(X, seed=4, steps=20))
+    assert not np.array_equal(first, autoencoder_code(X, seed=5, steps=20))
+
+
+def test_code_keeps_the_clusters(wide_blobs):
+    # what the read-out needs of the code: the clusters of the data stay apart in it
+    from sklearn.cluster import KMeans
+
+    X, y = wide_blobs
+    code = autoencoder_code(X, seed=0)
+    labels = KMeans(3, n_init=10, random_state=0).fit_predict(code)
+    assert evaluate(y, labels)["acc"] == 1.0
+
+
+def test_pseudo_labels_read_the_code(wide_blobs):
+    X, y = wide_blobs
+    x = torch.as_tensor(X, dtype=torch.float32)
+    pseudo = pseudo_labels(x, 3, "autoencoder", seed=0).numpy()
+    labelled = pseudo >= 0
+    assert labelled.mean() > 0.9
+    assert evaluate(y[labelled], pseudo[labelled])["acc"] == 1.0
+
+
+def test_fit_with_the_option_is_accurate_and_reproducible(wide_blobs):
+    X, y = wide_blobs
+    settings = tiny(max_epochs=5, options={"init": "autoencoder", "refine": 0})
+    first = ClusterGAN(n_clusters=3, **settings).fit(X)
+    assert evaluate(y, first.labels_)["acc"] >= 0.95
+    again = ClusterGAN(n_clusters=3, **settings).fit(X)
+    np.testing.assert_array_equal(first.labels_, again.labels_)
+
+
+def test_an_unknown_init_names_the_choices(wide_blobs):
+    X, _ = wide_blobs
+    with pytest.raises(ValueError, match="autoencoder"):
+        ClusterGAN(n_clusters=3, **tiny(options={"init": "ae"})).fit(X)
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [((21,), "autoencoder"), ((50,), "autoencoder"), ((20,), "tsne"), ((5,), "tsne"),
+     ((1, 28, 28), "tsne"), ((3, 8, 8), "tsne")],
+)  # fmt: skip
+def test_auto_reads_only_wide_vectors_through_the_code(shape, expected):
+    assert resolve_init("auto", shape) == expected
+    assert resolve_init("kmeans", shape) == "kmeans"  # a value the user chose is kept
+
+
+def test_the_fitted_model_records_what_auto_chose(wide_blobs):
+    X, _ = wide_blobs
+    wide = ClusterGAN(n_clusters=3, **tiny(max_epochs=1, options={"refine": 0})).fit(X)
+    assert wide.settings_.init == "autoencoder"
+    narrow = ClusterGAN(n_clusters=3, **tiny(max_epochs=1, options={"refine": 0})).fit(X[:, :5])
+    assert narrow.settings_.init == "tsne"
