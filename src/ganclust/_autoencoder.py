@@ -28,7 +28,7 @@ LEARNING_RATE = 1e-3
 
 def _mlp(widths: list[int]) -> nn.Sequential:
     layers: list[nn.Module] = []
-    for inner, outer in zip(widths[:-1], widths[1:]):
+    for inner, outer in zip(widths[:-1], widths[1:], strict=True):
         layers += [nn.Linear(inner, outer), nn.ReLU()]
     return nn.Sequential(*layers[:-1])  # no activation on the code or the reconstruction
 
