@@ -8,7 +8,6 @@ from sklearn.datasets import make_blobs
 
 from ganclust import ClusterGAN, evaluate
 from ganclust._autoencoder import CODE_DIM, autoencoder_code
-from ganclust._settings import resolve_init
 from ganclust.pseudo_labels import pseudo_labels
 
 
@@ -63,21 +62,3 @@ def test_an_unknown_init_names_the_choices(wide_blobs):
     X, _ = wide_blobs
     with pytest.raises(ValueError, match="autoencoder"):
         ClusterGAN(n_clusters=3, **tiny(options={"init": "ae"})).fit(X)
-
-
-@pytest.mark.parametrize(
-    ("shape", "expected"),
-    [((21,), "autoencoder"), ((50,), "autoencoder"), ((20,), "tsne"), ((5,), "tsne"),
-     ((1, 28, 28), "tsne"), ((3, 8, 8), "tsne")],
-)  # fmt: skip
-def test_auto_reads_only_wide_vectors_through_the_code(shape, expected):
-    assert resolve_init("auto", shape) == expected
-    assert resolve_init("kmeans", shape) == "kmeans"  # a value the user chose is kept
-
-
-def test_the_fitted_model_records_what_auto_chose(wide_blobs):
-    X, _ = wide_blobs
-    wide = ClusterGAN(n_clusters=3, **tiny(max_epochs=1, options={"refine": 0})).fit(X)
-    assert wide.settings_.init == "autoencoder"
-    narrow = ClusterGAN(n_clusters=3, **tiny(max_epochs=1, options={"refine": 0})).fit(X[:, :5])
-    assert narrow.settings_.init == "tsne"

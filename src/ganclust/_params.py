@@ -177,7 +177,6 @@ OPTIONS: dict[str, Rule] = {
         "pseudo-labels the head starts from: t-SNE + GMM of the data (tsne) or of an "
         "autoencoder's code (autoencoder), k-means, or none (random)",
         choices=INITS,
-        auto="autoencoder for vectors of over 20 features, else tsne",
     ),
     "init_weight": _real("weight of the pseudo-labels' cross-entropy"),
     "refine": _int("rounds of refinement on the learned features", low=0),
@@ -213,7 +212,7 @@ OPTIONS: dict[str, Rule] = {
 
 DEFAULT_OPTIONS: dict[str, Any] = {
     "feature_scaling": "auto",
-    "init": "auto",
+    "init": "tsne",
     "init_weight": 20.0,
     "refine": 1,
     "ema": 0.999,

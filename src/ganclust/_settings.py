@@ -41,9 +41,6 @@ DEFAULT_READ_OUT_NEIGHBORS = 5
 # ClusterGAN's encoder_fake_weight=None: this weight on images with at least this many pixels
 LARGE_IMAGE_PIXELS = 28 * 28
 LARGE_IMAGE_ENCODER_FAKE_WEIGHT = 0.01
-# init="auto" reads vectors of more features than this through an autoencoder (resolve_init):
-# twice the width of its code
-AUTOENCODER_MIN_FEATURES = 20
 
 
 @dataclass(frozen=True)
@@ -179,21 +176,6 @@ def _weights(params: Mapping[str, Any], opts: dict[str, Any], pre: Preprocessor)
     )
 
 
-def resolve_init(init: str, data_shape: tuple[int, ...]) -> str:
-    """What ``init="auto"`` means for data of this shape (any other value is kept).
-
-    Vectors of more than ``AUTOENCODER_MIN_FEATURES`` features are read through an
-    autoencoder's code: on MNIST-10k as PCA-50 vectors it beats the map of the data by 0.02 ACC.
-    Fewer features leave its 10-wide code nothing to compress, and on 10-D
-    Gaussian mixtures it only loses; on images the augmentations already teach the network more
-    than the code does, and on sklearn's 8x8 digits it failed a seed (docs/benchmarks.md).
-    """
-    if init != "auto":
-        return init
-    vectors = len(data_shape) == 1
-    return "autoencoder" if vectors and data_shape[0] > AUTOENCODER_MIN_FEATURES else "tsne"
-
-
 def check_fit(params: Mapping[str, Any], method: str, n_samples: int) -> dict[str, Any]:
     """Validate ``params`` against the table and the data; return the merged options.
 
@@ -275,7 +257,7 @@ def resolve(params: Mapping[str, Any], method: str, pre: Preprocessor, n_samples
         max_epochs=_epochs(params["max_epochs"], n_samples, batch_size),
         tol=opts["tol"],
         n_iter_no_change=opts["n_iter_no_change"],
-        init=resolve_init(opts["init"], pre.data_shape),
+        init=opts["init"],
         refine=opts["refine"],
         ema=float(opts["ema"]),
         n_init=params["n_init"],

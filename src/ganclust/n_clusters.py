@@ -190,7 +190,7 @@ def decide_k(
         fit uses the one the estimate did.
     """
     from ._resume import CheckpointStore
-    from ._settings import check_fit, fit_seed, resolve_init, seeds_of
+    from ._settings import check_fit, fit_seed, seeds_of
 
     if params["n_clusters"] != "auto":
         return params, None, None
@@ -205,8 +205,7 @@ def decide_k(
     estimate = dataclasses.replace(estimate, seconds=round(time.perf_counter() - started, 3))
     k = distributed.agreed(estimate.n_clusters)  # under torchrun, rank 0's estimate decides
     params = {**params, "n_clusters": k, "random_state": seed}
-    reuse = resolve_init(opts["init"], tuple(data.shape[1:])) == "tsne"
-    return params, view if reuse else None, estimate
+    return params, view if opts["init"] == "tsne" else None, estimate
 
 
 class FeatureLook:
