@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from torch import nn
 
-# the encoder's hidden widths (N2D's are 500, 500, 2000; a last layer of 1,000 costs half as
-# much); the decoder mirrors them
+# the encoder's hidden widths; the decoder mirrors them. N2D's last one is 2,000: on MNIST-10k as
+# PCA-50 vectors (seed 0) a code of 1,000's read 0.944 and of 2,000's 0.939, and 1,000 is cheaper
 HIDDEN = (500, 500, 1000)
 CODE_DIM = 10
 # about EPOCHS passes over the samples, at most MAX_STEPS steps (MNIST-10k: 1,500)
