@@ -166,6 +166,27 @@ def test_tsne_init_pseudo_labels_follow_the_data():
     assert pseudo_labels(torch.tensor(X, dtype=torch.float32), 4, "random", seed=0) is None
 
 
+def test_tsne_init_labels_every_vector_but_only_confident_images():
+    import torch
+    from sklearn.datasets import make_blobs
+
+    from ganclust.pseudo_labels import pseudo_labels
+
+    # touching blobs: some posteriors on the map are unsure
+    X, y = make_blobs(400, n_features=16, centers=4, cluster_std=8.0, random_state=0)
+    vectors = torch.tensor(X, dtype=torch.float32)
+    as_vectors = pseudo_labels(vectors, 4, "tsne", seed=0).numpy()
+    as_images = pseudo_labels(vectors.reshape(400, 1, 4, 4), 4, "tsne", seed=0).numpy()
+    assert (as_vectors >= 0).all()  # vectors: the map's read-out of every sample
+    unsure = as_images < 0
+    assert 0 < unsure.sum() < 400  # images: the unsure ones are left to the network
+    # the same map and mixture: where both label a sample, they agree
+    assert (as_images[~unsure] == as_vectors[~unsure]).all()
+    assert clustering_accuracy(y, as_vectors) > 0.8
+    explicit = pseudo_labels(vectors, 4, "tsne", seed=0, min_confidence=0.9).numpy()
+    assert (explicit == as_images).all()  # an explicit threshold overrides the data kind's
+
+
 def test_refined_pseudo_labels_are_numbered_like_the_head():
     import torch
     from sklearn.datasets import make_blobs
