@@ -12,6 +12,8 @@ parameters differ between parts, is an error rather than a silent mix.
     # a part that ran several sets feeds one file per set
     python benchmarks/merge_results.py accuracy-mnist16 NEW-RUN --datasets mnist16 \\
         --out accuracy-mnist16
+    # only some methods' rows: an older file's baselines beside a new run's fits
+    python benchmarks/merge_results.py accuracy-digits --methods kmeans tsne-gmm --out base
 
 Reads and writes benchmarks/results/<name>.json (and writes the .md).
 """
@@ -26,7 +28,10 @@ from accuracy import format_table, make_row
 
 
 def merge(
-    payloads: list[dict], replace: bool = False, datasets: list[str] | None = None
+    payloads: list[dict],
+    replace: bool = False,
+    datasets: list[str] | None = None,
+    methods: list[str] | None = None,
 ) -> dict[str, object]:
     """Pool the runs of every (dataset, method) row across ``payloads``.
 
@@ -40,6 +45,8 @@ def merge(
     datasets : list of str, optional
         Keep only the rows of these datasets (a part that ran several sets can feed one file
         per set).
+    methods : list of str, optional
+        Keep only the rows of these methods (a file's baselines without its superseded fits).
 
     Returns
     -------
@@ -52,6 +59,8 @@ def merge(
         provenance.extend(provenance_parts(payload))
         for row in payload["rows"]:
             if datasets is not None and row["dataset"] not in datasets:
+                continue
+            if methods is not None and row["method"] not in methods:
                 continue
             key = (row["dataset"], row["method"])
             if key not in pooled or replace:
@@ -66,7 +75,7 @@ def merge(
                 raise ValueError(f"{key}: seed(s) {sorted(repeated)} appear in two parts")
             kept["runs"].extend(row["runs"])
     if not pooled:
-        raise ValueError(f"no rows to merge (datasets kept: {datasets})")
+        raise ValueError(f"no rows to merge (datasets kept: {datasets}, methods: {methods})")
     rows = []
     for (dataset, method), row in pooled.items():
         runs = sorted(row["runs"], key=lambda run: run["seed"])
@@ -85,9 +94,10 @@ def main() -> None:
         "--replace", action="store_true", help="a later part's row replaces an earlier one's"
     )
     parser.add_argument("--datasets", nargs="+", help="keep only the rows of these datasets")
+    parser.add_argument("--methods", nargs="+", help="keep only the rows of these methods")
     args = parser.parse_args()
     payloads = [json.loads((RESULTS / f"{name}.json").read_text()) for name in args.parts]
-    merged = merge(payloads, replace=args.replace, datasets=args.datasets)
+    merged = merge(payloads, replace=args.replace, datasets=args.datasets, methods=args.methods)
     table = format_table(merged["rows"], merged["seeds"])
     write_results(args.out, merged, table)
     print(table)

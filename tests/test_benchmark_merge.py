@@ -94,5 +94,14 @@ def test_merge_keeps_only_the_datasets_asked_for():
     other["rows"][0]["dataset"] = "e"
     merged = merge([_part("a", "kmeans", [_run(0, 0.5)]), other], datasets=["e"])
     assert [(r["dataset"], r["acc"]["mean"]) for r in merged["rows"]] == [("e", 0.6)]
-    with pytest.raises(ValueError, match=r"no rows to merge \(datasets kept: \['d'\]\)"):
+    refused = r"no rows to merge \(datasets kept: \['d'\], methods: None\)"
+    with pytest.raises(ValueError, match=refused):
         merge([other], datasets=["d"])
+
+
+def test_merge_keeps_only_the_methods_asked_for():
+    parts = [_part("a", "kmeans", [_run(0, 0.5)]), _part("b", "clustergan", [_run(0, 0.9)])]
+    merged = merge(parts, methods=["kmeans"])
+    assert [r["method"] for r in merged["rows"]] == ["kmeans"]
+    with pytest.raises(ValueError, match="no rows to merge"):
+        merge(parts, methods=["gmm"])
