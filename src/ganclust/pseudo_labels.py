@@ -1,9 +1,10 @@
 """The manifold read-out that initialises the clustering head (``init="tsne"``).
 
 The training data is reduced with PCA to at most 50 dimensions, embedded in 2-D with
-scikit-learn's t-SNE, and clustered there with a K-component Gaussian mixture. Samples whose
-mixture posterior is confident become pseudo-labels that the clustering head is trained to predict
-(on augmented views) alongside the GAN and the regulariser, so the head starts from the data's
+scikit-learn's t-SNE, and clustered there with a K-component Gaussian mixture. The samples
+become pseudo-labels (on images, only those whose mixture posterior is confident; on vectors,
+all of them) that the clustering head is trained to predict (on augmented views) alongside the
+GAN and the regulariser, so the head starts from the data's
 neighbourhood structure instead of from random weights and then generalises it to new samples.
 No label is used: this is the unsupervised t-SNE + GMM pipeline, distilled into the network.
 """
