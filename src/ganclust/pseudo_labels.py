@@ -4,8 +4,8 @@ The training data is reduced with PCA to at most 50 dimensions, embedded in 2-D 
 scikit-learn's t-SNE, and clustered there with a K-component Gaussian mixture. The samples
 become pseudo-labels (on images, only those whose mixture posterior is confident; on vectors,
 all of them) that the clustering head is trained to predict (on augmented views) alongside the
-GAN and the regulariser, so the head starts from the data's
-neighbourhood structure instead of from random weights and then generalises it to new samples.
+GAN and the regulariser, so the head starts from the data's neighbourhood structure instead of
+from random weights and then generalises it to new samples.
 No label is used: this is the unsupervised t-SNE + GMM pipeline, distilled into the network.
 """
 
