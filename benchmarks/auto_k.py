@@ -3,6 +3,8 @@
     python benchmarks/accuracy.py --auto-k                 # every set below, 5 seeds
     python benchmarks/auto_k.py --estimate-only            # K only: no training
     python benchmarks/auto_k.py --datasets digits --seeds 5
+    # runs made set by set (or seed by seed) into one file, each row naming its run
+    python benchmarks/auto_k.py --merge auto-k-images auto-k-digits auto-k-estimates --out auto-k
 
 For each set and seed: the K that "auto" estimates, and (unless ``--estimate-only``) the ACC and
 ARI of the fit at that K and at the true K. Where the estimate is the true K, the auto fit *is*
@@ -16,11 +18,12 @@ fit: the sum of its ``phase_seconds_`` without the looks' ``"n_clusters"``.
 from __future__ import annotations
 
 import argparse
+import json
 import time
 import warnings
 
 import numpy as np
-from _common import load_named, provenance, summarise, write_results
+from _common import RESULTS, load_named, provenance, provenance_parts, summarise, write_results
 from sklearn.metrics.cluster import contingency_matrix
 
 from ganclust import ClusterGAN
@@ -157,6 +160,72 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def merge(payloads: list[dict]) -> dict[str, object]:
+    """Pool auto-k result files: one row per set and kind of run, each naming its runs.
+
+    Parameters
+    ----------
+    payloads : list of dict
+        Result files as written by this script (a single run, or an earlier merge).
+
+    Returns
+    -------
+    dict
+        One payload: every part's provenance in order, the largest seed count, and the rows.
+        Each row's ``parts`` are the indices of its runs in the provenance list. A fitted row
+        and an ``--estimate-only`` row of the same set are kept apart; two parts' rows of the
+        same set and kind are pooled seed by seed, and a seed in both, or a different true K,
+        is an error rather than a silent mix.
+    """
+    provenance: list[dict] = []
+    pooled: dict[tuple[str, bool], dict] = {}
+    for payload in payloads:
+        offset = len(provenance)
+        parts = provenance_parts(payload)
+        provenance.extend(parts)
+        for row in payload["rows"]:
+            own = [offset + i for i in row.get("parts", range(len(parts)))]
+            key = (row["dataset"], "acc" in row)
+            if key not in pooled:
+                pooled[key] = {"runs": list(row["runs"]), "parts": own}
+                continue
+            kept = pooled[key]
+            if kept["runs"][0]["k_true"] != row["k_true"]:
+                raise ValueError(f"{key[0]}: parts differ in the true K; not merged")
+            repeated = {r["seed"] for r in kept["runs"]} & {r["seed"] for r in row["runs"]}
+            if repeated:
+                raise ValueError(f"{key[0]}: seed(s) {sorted(repeated)} appear in two parts")
+            kept["runs"].extend(row["runs"])
+            kept["parts"].extend(i for i in own if i not in kept["parts"])
+    if not pooled:
+        raise ValueError("no rows to merge")
+    rows = []
+    for (dataset, _), part in pooled.items():
+        runs = sorted(part["runs"], key=lambda run: run["seed"])
+        rows.append({**summary_row(dataset, runs), "parts": part["parts"]})
+    return {"provenance": provenance, "seeds": max(r["seeds"] for r in rows), "rows": rows}
+
+
+def merged_table(rows: list[dict]) -> str:
+    """The fitted rows' table, then the estimate-only rows', then the runs behind each row."""
+    fitted = [r for r in rows if "acc" in r]
+    estimated = [r for r in rows if "acc" not in r]
+    blocks = [table(fitted)] if fitted else []
+    if estimated:
+        blocks.append(
+            "The data's look alone (`--estimate-only`: the K of the first look, no training):"
+        )
+        blocks.append(table(estimated))
+    runs: dict[int, list[str]] = {}
+    for r in rows:
+        for i in r.get("parts", []):
+            runs.setdefault(i, []).append(r["dataset"] + ("" if "acc" in r else " (estimate)"))
+    if runs:
+        listed = "; ".join(f"{i + 1}: {', '.join(names)}" for i, names in sorted(runs.items()))
+        blocks.append(f"The runs behind each row, numbered in the order listed above: {listed}.")
+    return "\n\n".join(blocks)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=SETS)
@@ -166,7 +235,16 @@ def main() -> None:
     )
     parser.add_argument("--estimate-only", action="store_true", help="estimate K; train nothing")
     parser.add_argument("--out", default=None)
+    parser.add_argument(
+        "--merge", nargs="+", metavar="NAME", help="pool these result files; train nothing"
+    )
     args = parser.parse_args()
+    if args.merge:
+        payloads = [json.loads((RESULTS / f"{name}.json").read_text()) for name in args.merge]
+        merged = merge(payloads)
+        write_results(args.out or "auto-k", merged, merged_table(merged["rows"]))
+        print(merged_table(merged["rows"]))
+        return
     out = args.out or ("auto-k-estimates" if args.estimate_only else "auto-k")
     origin = provenance()
     rows = []

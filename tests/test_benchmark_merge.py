@@ -105,3 +105,59 @@ def test_merge_keeps_only_the_methods_asked_for():
     assert [r["method"] for r in merged["rows"]] == ["kmeans"]
     with pytest.raises(ValueError, match="no rows to merge"):
         merge(parts, methods=["gmm"])
+
+
+def _k_run(seed, k, k_true=10, fitted=True):
+    run = {"seed": seed, "k": k, "k_true": k_true, "estimate_seconds": 1.0}
+    if fitted:
+        acc = 0.9 if k == k_true else 0.8
+        run.update(acc=acc, ari=acc, acc_true_k=0.9, ari_true_k=0.9, cost_ratio=1.5)
+        run["looks"] = f"{k}→{k}"
+    return run
+
+
+def _k_part(commit, rows):
+    from auto_k import summary_row
+
+    rows = [summary_row(name, runs) for name, runs in rows]
+    return {"provenance": {"commit": commit}, "seeds": 5, "rows": rows}
+
+
+def test_auto_k_merge_pools_sets_and_names_each_rows_runs():
+    from auto_k import merge as merge_auto_k
+    from auto_k import merged_table
+
+    fitted = _k_part("a", [("digits", [_k_run(0, 10), _k_run(1, 11)])])
+    other = _k_part("b", [("digits", [_k_run(2, 10)]), ("blobs-k3", [_k_run(0, 3, 3)])])
+    estimate = _k_part("c", [("digits", [_k_run(0, 11, fitted=False)])])
+    merged = merge_auto_k([fitted, other, estimate])
+    assert [p["commit"] for p in merged["provenance"]] == ["a", "b", "c"]
+    rows = {(r["dataset"], "acc" in r): r for r in merged["rows"]}
+    # the fitted rows of one set pool seed by seed; the estimate-only row stays apart
+    assert rows["digits", True]["k_estimates"] == [10, 11, 10]
+    assert rows["digits", True]["exact"] == 2
+    assert rows["digits", True]["acc"]["mean"] == pytest.approx((0.9 + 0.8 + 0.9) / 3)
+    assert rows["digits", True]["parts"] == [0, 1]
+    assert rows["blobs-k3", True]["parts"] == [1]
+    assert rows["digits", False]["k_estimates"] == [11]
+    assert rows["digits", False]["parts"] == [2]
+    text = merged_table(merged["rows"])
+    assert "| digits | 10 | 10, 11, 10 | 2/3 | 3/3 |" in text
+    assert "| digits | 10 | 11 | 0/1 | 1/1 |" in text
+    assert "1: digits; 2: digits, blobs-k3; 3: digits (estimate)." in text
+    # a merged file merges again: its rows' runs keep pointing at their own provenance
+    again = merge_auto_k([_k_part("d", [("mnist5", [_k_run(0, 5, 5)])]), merged])
+    assert [p["commit"] for p in again["provenance"]] == ["d", "a", "b", "c"]
+    rows = {(r["dataset"], "acc" in r): r for r in again["rows"]}
+    assert rows["digits", True]["parts"] == [1, 2]
+    assert rows["digits", False]["parts"] == [3]
+
+
+def test_auto_k_merge_refuses_a_seed_run_twice_or_another_true_k():
+    from auto_k import merge as merge_auto_k
+
+    one = _k_part("a", [("digits", [_k_run(0, 10), _k_run(1, 10)])])
+    with pytest.raises(ValueError, match=r"digits: seed\(s\) \[1\] appear in two parts"):
+        merge_auto_k([one, _k_part("b", [("digits", [_k_run(1, 10)])])])
+    with pytest.raises(ValueError, match="differ in the true K"):
+        merge_auto_k([one, _k_part("b", [("digits", [_k_run(2, 10, k_true=9)])])])
