@@ -111,12 +111,30 @@ def _mnist16(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return small.astype(np.uint8), y
 
 
-def _mnist_imbalanced(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """MNIST-10k with 1,000 images of digit 0 down to 100 of digit 9 (linearly)."""
-    counts = np.linspace(1000, 100, 10).astype(int)
+def _imbalanced(X: np.ndarray, y: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``counts[d]`` images of each digit d, shuffled by a fixed permutation."""
     keep = np.concatenate([np.flatnonzero(y == d)[:c] for d, c in enumerate(counts)])
     keep = np.random.default_rng(0).permutation(keep)
     return X[keep], y[keep]
+
+
+# 1,000 images of the largest class down to 100 of the smallest, linearly
+IMBALANCED_COUNTS = np.linspace(1000, 100, 10).astype(int)
+
+
+def _mnist_imbalanced(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST-10k with 1,000 images of digit 0 down to 100 of digit 9 (the held-out check)."""
+    return _imbalanced(X, y, IMBALANCED_COUNTS)
+
+
+def _mnist_imbalanced_reversed(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sizes the other way round: 100 images of digit 0 up to 978 of digit 9 (all there are)."""
+    return _imbalanced(X, y, IMBALANCED_COUNTS[::-1])
+
+
+def _mnist_imbalanced_shuffled(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The same class sizes in a fixed shuffled order (1,000 images of digit 3, 100 of digit 7)."""
+    return _imbalanced(X, y, IMBALANCED_COUNTS[np.random.default_rng(1).permutation(10)])
 
 
 def _mnist_pca50(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -138,6 +156,9 @@ DERIVED = {
     "mnist5": _mnist5,
     "mnist16": _mnist16,
     "mnist-imbalanced": _mnist_imbalanced,
+    # stand-ins for imbalanced data to tune on, so that the held-out set above stays a check
+    "mnist-imbalanced-reversed": _mnist_imbalanced_reversed,
+    "mnist-imbalanced-shuffled": _mnist_imbalanced_shuffled,
     "mnist-pca50": _mnist_pca50,
 }
 

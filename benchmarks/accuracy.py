@@ -10,7 +10,8 @@ UMAP + GMM (the ``bench`` extra: umap-learn, openTSNE).
 
     python benchmarks/accuracy.py       # digits + mnist10k + blobs + mixture, 5 seeds
     # the protocol for unseen data: also mnist16, mnist-imbalanced, mnist-pca50 and
-    # mixture-k5 / -k10 / -k20 (Gaussian mixtures of K components)
+    # mixture-k5 / -k10 / -k20 (Gaussian mixtures of K components); the same class sizes as
+    # mnist-imbalanced in other orders to tune on: mnist-imbalanced-reversed, -shuffled
     python benchmarks/accuracy.py --datasets digits --methods clustergan kmeans --seeds 3
     python benchmarks/accuracy.py --set "clustergan.options={'refine': 0}" --out quick
     # synthetic sets (mixture*, blobs*) drawn anew for every seed, not only the fits
