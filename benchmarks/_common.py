@@ -248,6 +248,11 @@ def reference_tree(commit: str) -> Iterator[Path]:
                            check=False, capture_output=True)  # fmt: skip
 
 
+def read_results(stem: str) -> dict:
+    """A result file written by :func:`write_results` (``stem`` may also be an absolute path)."""
+    return json.loads((RESULTS / f"{stem}.json").read_text())
+
+
 def write_results(stem: str, payload: dict[str, object], table: str) -> None:
     """Write ``<stem>.json`` and ``<stem>.md`` under benchmarks/results/."""
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -18,12 +18,18 @@ fit: the sum of its ``phase_seconds_`` without the looks' ``"n_clusters"``.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 import warnings
 
 import numpy as np
-from _common import RESULTS, load_named, provenance, provenance_parts, summarise, write_results
+from _common import (
+    load_named,
+    provenance,
+    provenance_parts,
+    read_results,
+    summarise,
+    write_results,
+)
 from sklearn.metrics.cluster import contingency_matrix
 
 from ganclust import ClusterGAN
@@ -240,7 +246,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.merge:
-        payloads = [json.loads((RESULTS / f"{name}.json").read_text()) for name in args.merge]
+        payloads = [read_results(name) for name in args.merge]
         merged = merge(payloads)
         write_results(args.out or "auto-k", merged, merged_table(merged["rows"]))
         print(merged_table(merged["rows"]))

@@ -21,9 +21,8 @@ Reads and writes benchmarks/results/<name>.json (and writes the .md).
 from __future__ import annotations
 
 import argparse
-import json
 
-from _common import RESULTS, provenance_parts, write_results
+from _common import provenance_parts, read_results, write_results
 from accuracy import format_table, make_row
 
 
@@ -96,7 +95,7 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", help="keep only the rows of these datasets")
     parser.add_argument("--methods", nargs="+", help="keep only the rows of these methods")
     args = parser.parse_args()
-    payloads = [json.loads((RESULTS / f"{name}.json").read_text()) for name in args.parts]
+    payloads = [read_results(name) for name in args.parts]
     merged = merge(payloads, replace=args.replace, datasets=args.datasets, methods=args.methods)
     table = format_table(merged["rows"], merged["seeds"])
     write_results(args.out, merged, table)
