@@ -31,6 +31,7 @@ import time
 import warnings
 
 import numpy as np
+import torch
 from _common import bayes_accuracy, load_named, provenance, summarise, write_results
 
 from ganclust import CatGAN, ClusterGAN, InfoGAN
@@ -51,7 +52,26 @@ def _flat(X: np.ndarray) -> np.ndarray:
 def run_baseline(
     name: str, X: np.ndarray, k: int, seed: int, params: dict[str, object]
 ) -> np.ndarray:
-    """Labels of a baseline clusterer."""
+    """Labels of a baseline clusterer, leaving the process's thread count as it found it.
+
+    umap-learn's numba kernels set the OpenMP thread count of the whole process to the core
+    count, torch's included: a ClusterGAN fit run after them in the same process would run on
+    more threads than the benchmark was started with, and so differ from a fresh fit of the
+    same seed (the float sums change order).
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    try:
+        return _baseline_labels(name, X, k, seed, params)
+    finally:
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)  # also resets OpenMP's count for scikit-learn
+
+
+def _baseline_labels(
+    name: str, X: np.ndarray, k: int, seed: int, params: dict[str, object]
+) -> np.ndarray:
     if name == "kmeans":
         from sklearn.cluster import KMeans
 
@@ -206,6 +226,8 @@ def main() -> None:
                     model = GANS[base](k, **params).fit(X)
                 labels = model.labels_
                 extra = {
+                    # accuracy depends on the seed and the thread count: both make a fit
+                    "threads": torch.get_num_threads(),
                     "epochs": model.n_iter_,
                     "init_scores": model.init_scores_.tolist(),
                     "score": float(model.init_scores_[model.best_init_]),
