@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from ._choices import INITS  # noqa: F401 (re-exported)
+from ._map_pieces import read_map
 from .rows import take
 
 # t-SNE is fitted on at most this many samples; the rest of the data gets no pseudo-label
@@ -282,11 +283,16 @@ def vote(maps: list[np.ndarray], n_clusters: int) -> Consensus:
 
 
 def _map_labels(reduced: np.ndarray, n_clusters: int, seed: int) -> np.ndarray:
-    """One consensus map's clusters (k-means where there are too few samples for t-SNE)."""
+    """One consensus map's clusters (k-means where there are too few samples for t-SNE).
+
+    The map is read by a mixture, or by its pieces joined along neighbour links where the
+    mixture's clusters cut through its islands (:func:`ganclust._map_pieces.read_map`).
+    """
     if len(reduced) < MIN_TSNE_SAMPLES:
         return _kmeans(reduced, n_clusters, seed)
     embedded = embed(reduced, seed, CONSENSUS_ITERATIONS)
-    return _mixture_posterior(embedded, n_clusters, seed).argmax(axis=1)
+    mixture = _mixture_posterior(embedded, n_clusters, seed).argmax(axis=1)
+    return read_map(embedded, mixture, n_clusters, seed)
 
 
 def _kmeans(points: np.ndarray, n_clusters: int, seed: int) -> np.ndarray:
