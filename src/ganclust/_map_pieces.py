@@ -3,7 +3,7 @@
 A K-component Gaussian mixture models each cluster of a 2-D t-SNE map as one ellipse. With
 classes of unequal size it spends two components on halves of a large island and gives one
 component to two small ones; the refinement's maps of MNIST-10k with 1,000 images down to 100 per
-class were read 0.68-0.75 right that way although their islands were clean. Here the map is cut
+class were read 0.65-0.86 right that way although their islands were clean. Here the map is cut
 into ``PIECES_PER_CLUSTER * K`` small pieces (k-means), and groups are joined two at a time where
 the nearest-neighbour links per member of the smaller group are densest, until K are left: an
 island is one cluster whatever its size or shape.
