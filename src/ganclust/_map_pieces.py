@@ -53,7 +53,7 @@ def read_map(points: np.ndarray, mixture: np.ndarray, n_clusters: int, seed: int
     if len(points) <= PIECES_PER_CLUSTER * n_clusters or len(points) <= LINK_NEIGHBORS:
         return mixture
     neighbors = _neighbors(points)
-    pieces = piece_labels(points, neighbors, n_clusters, seed)
+    pieces = _piece_labels(points, neighbors, n_clusters, seed)
     if cut_share(mixture, neighbors) - cut_share(pieces, neighbors) > CUT_MARGIN:
         return pieces
     return mixture
@@ -76,27 +76,10 @@ def cut_share(labels: np.ndarray, neighbors: np.ndarray) -> float:
     return float((labels[neighbors] != labels[:, None]).mean())
 
 
-def piece_labels(
+def _piece_labels(
     points: np.ndarray, neighbors: np.ndarray, n_clusters: int, seed: int
 ) -> np.ndarray:
-    """Cluster a map by cutting it into small pieces and joining them along neighbour links.
-
-    Parameters
-    ----------
-    points : numpy.ndarray of shape (n_samples, 2)
-        A t-SNE map.
-    neighbors : numpy.ndarray of shape (n_samples, n_neighbors)
-        Each point's nearest neighbours on the map (row indices, itself excluded).
-    n_clusters : int
-        K.
-    seed : int
-        Seed of the pieces' k-means.
-
-    Returns
-    -------
-    numpy.ndarray of shape (n_samples,)
-        Cluster ids in ``0 .. n_clusters - 1``.
-    """
+    """K clusters of a map: k-means pieces joined along neighbour links (:func:`join_pieces`)."""
     from sklearn.cluster import KMeans
 
     cut = KMeans(PIECES_PER_CLUSTER * n_clusters, n_init=PIECE_RESTARTS, random_state=seed)
