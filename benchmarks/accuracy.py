@@ -59,8 +59,6 @@ def run_baseline(
     more threads than the benchmark was started with, and so differ from a fresh fit of the
     same seed (the float sums change order).
     """
-    import torch
-
     threads = torch.get_num_threads()
     try:
         return _baseline_labels(name, X, k, seed, params)
