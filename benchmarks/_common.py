@@ -248,15 +248,60 @@ def reference_tree(commit: str) -> Iterator[Path]:
                            check=False, capture_output=True)  # fmt: skip
 
 
-def read_results(stem: str) -> dict:
-    """A result file written by :func:`write_results` (``stem`` may also be an absolute path)."""
-    return json.loads((RESULTS / f"{stem}.json").read_text())
+def _named(name: str) -> tuple[Path, str | None]:
+    """The JSON file and the section that a result name ``file`` or ``file#section`` means."""
+    stem, _, section = name.partition("#")
+    if not stem or (not section and name.endswith("#")):
+        raise ValueError(f"result name {name!r}: expected FILE or FILE#SECTION")
+    return RESULTS / f"{stem}.json", section or None
 
 
-def write_results(stem: str, payload: dict[str, object], table: str) -> None:
-    """Write ``<stem>.json`` and ``<stem>.md`` under benchmarks/results/."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{stem}.json").write_text(json.dumps(payload, indent=2) + "\n")
+def read_results(name: str) -> dict:
+    """A result written by :func:`write_results`: ``file`` (which may be an absolute path) or
+    ``file#section`` for one section of a file that holds several."""
+    path, section = _named(name)
+    data = json.loads(path.read_text())
+    sections = data.get("sections")
+    if section is None and sections is not None:
+        raise ValueError(f"{path.name} holds sections {list(sections)}; name one as FILE#SECTION")
+    if section is None:
+        return data
+    if sections is None or section not in sections:
+        raise ValueError(f"{path.name} has no section {section!r}")
+    return sections[section]["payload"]
+
+
+def write_results(name: str, payload: dict[str, object], table: str) -> None:
+    """Write ``<file>.json`` and ``<file>.md`` under benchmarks/results/.
+
+    ``file#section`` writes one section of a file that holds several runs of different scripts
+    (the costs of a fit, say), replacing that section and keeping the others; the markdown shows
+    every section under its own heading, each with its provenance.
+    """
+    path, section = _named(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    old = json.loads(path.read_text()) if path.exists() else None
+    if section is None:
+        if old is not None and "sections" in old:
+            raise ValueError(f"{path.name} holds sections; write one as FILE#SECTION")
+        path.write_text(json.dumps(payload, indent=2) + "\n")
+        markdown = _provenance_lines(payload) + table + "\n"
+    else:
+        if old is not None and "sections" not in old:
+            raise ValueError(f"{path.name} holds one result, not sections; refusing to mix them")
+        sections = dict(old["sections"]) if old is not None else {}
+        sections[section] = {"payload": payload, "table": table}
+        path.write_text(json.dumps({"sections": sections}, indent=2) + "\n")
+        blocks = [
+            f"## {title}\n\n" + _provenance_lines(part["payload"]) + part["table"]
+            for title, part in sections.items()
+        ]
+        markdown = "\n\n".join(blocks) + "\n"
+    header = "<!-- written by benchmarks; do not edit -->\n"
+    path.with_suffix(".md").write_text(header + markdown)
+
+
+def _provenance_lines(payload: dict[str, object]) -> str:
     parts = provenance_parts(payload)
     lines = [
         f"`{p['command']}` at commit `{p['commit']}` on {p['machine']} "
@@ -265,8 +310,7 @@ def write_results(stem: str, payload: dict[str, object], table: str) -> None:
     ]
     if len(parts) > 1:
         lines = ["Merged from these runs:", "", *(f"- {line}" for line in lines)]
-    header = "<!-- written by benchmarks; do not edit -->\n" + "\n".join(lines) + "\n\n"
-    (RESULTS / f"{stem}.md").write_text(header + table + "\n")
+    return "\n".join(lines) + "\n\n"
 
 
 class PeakRSS:

@@ -74,7 +74,7 @@ def main() -> None:
     parser.add_argument("--dataset", default="mnist10k")
     parser.add_argument("--max-epochs", type=int, default=3)
     parser.add_argument("--pairs", type=int, default=2)
-    parser.add_argument("--out", default="checkpoint-cost")
+    parser.add_argument("--out", default="costs#checkpoint-cost")
     args = parser.parse_args()
     loaded = load_named(args.dataset)
     assert loaded is not None, f"{args.dataset} is not available here"

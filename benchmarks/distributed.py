@@ -69,7 +69,7 @@ def main() -> None:
     parser.add_argument("--dataset", default="digits")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--processes", type=int, default=2)
-    parser.add_argument("--out", default="distributed")
+    parser.add_argument("--out", default="scale#distributed")
     args = parser.parse_args()
     origin = provenance()
     runs: dict[int, list[dict[str, float]]] = {1: [], args.processes: []}

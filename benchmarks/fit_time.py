@@ -51,7 +51,7 @@ def main() -> None:
     parser.add_argument("--reference", required=True, help="the commit to compare against")
     parser.add_argument("--dataset", default="mnist10k")
     parser.add_argument("--seeds", type=int, default=1)
-    parser.add_argument("--out", default="fit-time")
+    parser.add_argument("--out", default="costs#fit-time")
     parser.add_argument(
         "--variant",
         type=json.loads,

@@ -32,12 +32,12 @@ from pathlib import Path
 
 import numpy as np
 from _common import (
-    RESULTS,
     ROOT,
     PeakRSS,
     load_named,
     provenance,
     provenance_parts,
+    read_results,
     write_results,
 )
 
@@ -102,7 +102,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[20000, 40000, 80000])
     parser.add_argument("--in-memory", type=int, nargs="*", default=[20000, 40000])
-    parser.add_argument("--out", default="out-of-core")
+    parser.add_argument("--out", default="scale#out-of-core")
     parser.add_argument(
         "--add", action="store_true", help="add the rows to the existing result file (run in parts)"
     )
@@ -127,7 +127,7 @@ def main() -> None:
             path.unlink()
     payload: dict[str, object] = {"provenance": origin, "rows": rows}
     if args.add:
-        payload = added(json.loads((RESULTS / f"{args.out}.json").read_text()), payload)
+        payload = added(read_results(args.out), payload)
     table = format_table(payload["rows"])  # type: ignore[arg-type]
     write_results(args.out, payload, table)
     print(table)

@@ -18,14 +18,13 @@ Writes benchmarks/results/<out>.json and .md.
 from __future__ import annotations
 
 import argparse
-import json
 
 import numpy as np
 from _common import (
-    RESULTS,
     bayes_accuracy,
     load_named,
     provenance_parts,
+    read_results,
     summarise,
     write_results,
 )
@@ -142,7 +141,7 @@ def main() -> None:
     parser.add_argument("results", nargs="+", help="result names under benchmarks/results")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
-    payloads = [json.loads((RESULTS / f"{name}.json").read_text()) for name in args.results]
+    payloads = [read_results(name) for name in args.results]
     rows = [row for payload in payloads for row in payload["rows"]]
     verdicts = check(rows)
     provenance = [part for payload in payloads for part in provenance_parts(payload)]

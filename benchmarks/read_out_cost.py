@@ -8,7 +8,7 @@ is also timed at ``PREVIOUS_BATCH`` samples a forward pass, the read-out batch b
 ``ganclust.inference.READ_OUT_BATCH``, as a ratio to the current batch. The model is saved with
 and without the vote to compare file sizes.
 
-    python benchmarks/read_out_cost.py [--dataset mnist10k] [--repeats 5] [--out read-out-cost]
+    python benchmarks/read_out_cost.py [--dataset mnist10k] [--repeats 5]  # costs#read-out-cost
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="mnist10k")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--out", default="read-out-cost")
+    parser.add_argument("--out", default="costs#read-out-cost")
     args = parser.parse_args()
     loaded = load_named(args.dataset) or load_named("digits")
     assert loaded is not None

@@ -67,7 +67,7 @@ def main() -> None:
     parser.add_argument("--dataset", default="mnist10k")
     parser.add_argument("--samples", type=int, default=3000)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--out", default="step-time")
+    parser.add_argument("--out", default="costs#step-time")
     args = parser.parse_args()
     assert load_named(args.dataset) is not None, f"{args.dataset} is not available here"
     origin = provenance()
