@@ -5,6 +5,8 @@
     python benchmarks/auto_k.py --datasets digits --seeds 5
     # runs made set by set (or seed by seed) into one file, each row naming its run
     python benchmarks/auto_k.py --merge auto-k-images auto-k-digits auto-k-estimates --out auto-k
+    # sets measured again replace their rows (the runs no row names are dropped)
+    python benchmarks/auto_k.py --merge auto-k NEW-RUN --replace --out auto-k
 
 For each set and seed: the K that "auto" estimates, and (unless ``--estimate-only``) the ACC and
 ARI of the fit at that K and at the true K. Where the estimate is the true K, the auto fit *is*
@@ -166,13 +168,17 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def merge(payloads: list[dict]) -> dict[str, object]:
+def merge(payloads: list[dict], replace: bool = False) -> dict[str, object]:
     """Pool auto-k result files: one row per set and kind of run, each naming its runs.
 
     Parameters
     ----------
     payloads : list of dict
         Result files as written by this script (a single run, or an earlier merge).
+    replace : bool
+        A later part's row replaces an earlier part's row of the same set and kind instead of
+        being pooled with it (a set measured again); runs that no row names any more are dropped
+        from the provenance.
 
     Returns
     -------
@@ -192,7 +198,7 @@ def merge(payloads: list[dict]) -> dict[str, object]:
         for row in payload["rows"]:
             own = [offset + i for i in row.get("parts", range(len(parts)))]
             key = (row["dataset"], "acc" in row)
-            if key not in pooled:
+            if key not in pooled or replace:
                 pooled[key] = {"runs": list(row["runs"]), "parts": own}
                 continue
             kept = pooled[key]
@@ -205,10 +211,13 @@ def merge(payloads: list[dict]) -> dict[str, object]:
             kept["parts"].extend(i for i in own if i not in kept["parts"])
     if not pooled:
         raise ValueError("no rows to merge")
+    named = sorted({i for part in pooled.values() for i in part["parts"]})
+    renumber = {old: new for new, old in enumerate(named)}
     rows = []
     for (dataset, _), part in pooled.items():
         runs = sorted(part["runs"], key=lambda run: run["seed"])
-        rows.append({**summary_row(dataset, runs), "parts": part["parts"]})
+        rows.append({**summary_row(dataset, runs), "parts": [renumber[i] for i in part["parts"]]})
+    provenance = [provenance[i] for i in named]
     return {"provenance": provenance, "seeds": max(r["seeds"] for r in rows), "rows": rows}
 
 
@@ -244,10 +253,13 @@ def main() -> None:
     parser.add_argument(
         "--merge", nargs="+", metavar="NAME", help="pool these result files; train nothing"
     )
+    parser.add_argument(
+        "--replace", action="store_true", help="with --merge: a later part's row replaces one"
+    )
     args = parser.parse_args()
     if args.merge:
         payloads = [read_results(name) for name in args.merge]
-        merged = merge(payloads)
+        merged = merge(payloads, replace=args.replace)
         write_results(args.out or "auto-k", merged, merged_table(merged["rows"]))
         print(merged_table(merged["rows"]))
         return

@@ -161,3 +161,21 @@ def test_auto_k_merge_refuses_a_seed_run_twice_or_another_true_k():
         merge_auto_k([one, _k_part("b", [("digits", [_k_run(1, 10)])])])
     with pytest.raises(ValueError, match="differ in the true K"):
         merge_auto_k([one, _k_part("b", [("digits", [_k_run(2, 10, k_true=9)])])])
+
+
+def test_auto_k_merge_with_replace_supersedes_a_set_and_drops_runs_no_row_names():
+    from auto_k import merge as merge_auto_k
+
+    old = _k_part("a", [("digits", [_k_run(0, 10)])])
+    vectors = _k_part("b", [("blobs-k3", [_k_run(0, 2, 3), _k_run(1, 3, 3)])])
+    merged = merge_auto_k([old, vectors])
+    again = _k_part("c", [("blobs-k3", [_k_run(0, 3, 3), _k_run(1, 3, 3)])])
+    replaced = merge_auto_k([merged, again], replace=True)
+    # part b measured only blobs-k3, which part c measured again: b is no longer named
+    assert [p["commit"] for p in replaced["provenance"]] == ["a", "c"]
+    rows = {r["dataset"]: r for r in replaced["rows"]}
+    assert rows["blobs-k3"]["k_estimates"] == [3, 3] and rows["blobs-k3"]["parts"] == [1]
+    assert rows["digits"]["k_estimates"] == [10] and rows["digits"]["parts"] == [0]
+    # without --replace the same seeds are refused, not mixed
+    with pytest.raises(ValueError, match=r"blobs-k3: seed\(s\) \[0, 1\] appear in two parts"):
+        merge_auto_k([merged, again])
