@@ -251,7 +251,7 @@ def reference_tree(commit: str) -> Iterator[Path]:
 def _named(name: str) -> tuple[Path, str | None]:
     """The JSON file and the section that a result name ``file`` or ``file#section`` means."""
     stem, _, section = name.partition("#")
-    if not stem or (not section and name.endswith("#")):
+    if not stem or name.endswith("#"):
         raise ValueError(f"result name {name!r}: expected FILE or FILE#SECTION")
     return RESULTS / f"{stem}.json", section or None
 
