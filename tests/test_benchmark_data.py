@@ -1,0 +1,38 @@
+"""Benchmark stand-in sets built from sklearn's digits (always available, unlike MNIST-10k)."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+
+from _common import load_named  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("name", "counts"),
+    [
+        # digit 0 has only 178 images, so the largest class is all of them
+        ("digits-imbalanced", [178, 162, 144, 126, 108, 90, 72, 54, 36, 18]),
+        ("digits-imbalanced-reversed", [18, 36, 54, 72, 90, 108, 126, 144, 162, 180]),
+    ],
+)
+def test_digits_imbalanced_has_the_profile_and_real_labelled_digits(name, counts):
+    X, y = load_named(name)
+    assert X.shape == (sum(counts), 8, 8)
+    assert np.bincount(y).tolist() == counts
+    digits = load_digits()
+    # every image is a distinct digit of sklearn's set, under its own label
+    rows = {
+        image.tobytes(): label
+        for image, label in zip(digits.images.astype(np.float32), digits.target, strict=True)
+    }
+    assert len({x.tobytes() for x in X}) == len(X)
+    assert all(rows[x.tobytes()] == label for x, label in zip(X, y, strict=True))
+    # classes are interleaved, not in blocks, and the order is the same on every call
+    assert len(np.unique(y[:50])) > 5
+    X2, y2 = load_named(name)
+    assert np.array_equal(X, X2) and np.array_equal(y, y2)
