@@ -1,9 +1,10 @@
 """Merge accuracy results run in parts (other seeds, other sessions) into one table.
 
 A slow benchmark is often run a few seeds at a time (``--first-seed``). This joins the parts: the
-runs of the same dataset and method are pooled and summarised again, and every part's provenance
-(commit, machine, command) is kept. A seed that appears twice for the same row, or a row whose
-parameters differ between parts, is an error rather than a silent mix.
+runs of the same dataset and method are pooled and summarised again, and the provenance (commit,
+machine, command) of every part that still feeds a row is kept. A seed that appears twice for
+the same row, or a row whose parameters differ between parts, is an error rather than a silent
+mix.
 
     python benchmarks/merge_results.py accuracy-mnist10k-disc accuracy-mnist10k-disc-s2 \\
         --out accuracy-mnist10k-disc-5seeds
@@ -50,20 +51,30 @@ def merge(
     Returns
     -------
     dict
-        One payload: a provenance list, the largest seed count and the pooled rows.
+        One payload: a provenance list, the largest seed count and the pooled rows. The
+        provenance names only the parts that some kept run came from: a part whose rows were all
+        replaced or filtered out is dropped, and each run records its part (``parts``).
     """
     pooled: dict[tuple[str, str], dict] = {}
-    provenance: list[dict] = []
+    # every part seen, by its key; only those that a kept run came from are written
+    known: dict[str, dict] = {}
     for payload in payloads:
-        provenance.extend(provenance_parts(payload))
+        parts = provenance_parts(payload)
+        keys = [_part_key(part) for part in parts]
+        for key, part in zip(keys, parts, strict=True):
+            known.setdefault(key, part)
         for row in payload["rows"]:
             if datasets is not None and row["dataset"] not in datasets:
                 continue
             if methods is not None and row["method"] not in methods:
                 continue
             key = (row["dataset"], row["method"])
+            # a run remembers the part it came from; a run of a file merged before runs were
+            # tagged may have come from any of that file's parts
+            tagged = [{**run, "parts": run.get("parts") or keys} for run in row["runs"]]
+            row = {**row, "runs": tagged}
             if key not in pooled or replace:
-                pooled[key] = {**row, "runs": list(row["runs"])}
+                pooled[key] = row
                 continue
             kept = pooled[key]
             if kept["params"] != row["params"] or kept["n_samples"] != row["n_samples"]:
@@ -82,7 +93,14 @@ def merge(
             make_row(dataset, method, row["n_samples"], runs, row["params"], row["bayes_acc"])
         )
     seeds = max(len(row["runs"]) for row in rows)
+    used = {key for row in rows for run in row["runs"] for key in run["parts"]}
+    provenance = [part for key, part in known.items() if key in used]
     return {"provenance": provenance, "seeds": seeds, "rows": rows}
+
+
+def _part_key(part: dict) -> str:
+    """Names one run of a benchmark: its commit and when it wrote its results."""
+    return f"{part.get('commit')} {part.get('date', '')}"
 
 
 def main() -> None:

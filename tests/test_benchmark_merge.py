@@ -72,6 +72,29 @@ def test_merge_with_replace_lets_a_later_part_supersede_a_row_and_keeps_the_othe
         merge([old, new])
 
 
+def test_merge_with_replace_drops_the_provenance_of_parts_no_row_comes_from():
+    old = _part("a", "kmeans", [_run(0, 0.5)])
+    other = _part("b", "gmm", [_run(0, 0.4)])
+    first = merge([old, other])
+    assert [p["commit"] for p in first["provenance"]] == ["a", "b"]
+    # a later merge replaces a's only row: a goes, b stays, and each run names its part
+    second = merge([first, _part("c", "kmeans", [_run(0, 0.9)])], replace=True)
+    assert [p["commit"] for p in second["provenance"]] == ["b", "c"]
+    runs = {r["method"]: r["runs"] for r in second["rows"]}
+    assert runs["kmeans"][0]["parts"] == ["c "] and runs["gmm"][0]["parts"] == ["b "]
+    # a part filtered out entirely is not named either
+    assert [p["commit"] for p in merge([old, other], methods=["gmm"])["provenance"]] == ["b"]
+
+
+def test_merge_keeps_every_part_of_an_untagged_file_a_kept_run_may_come_from():
+    legacy = merge([_part("a", "kmeans", [_run(0, 0.5)]), _part("b", "gmm", [_run(0, 0.4)])])
+    for row in legacy["rows"]:
+        for run in row["runs"]:
+            del run["parts"]  # as written before runs named their part
+    merged = merge([legacy, _part("c", "kmeans", [_run(0, 0.9)])], replace=True)
+    assert [p["commit"] for p in merged["provenance"]] == ["a", "b", "c"]
+
+
 def test_the_simulated_n_init_ranks_runs_as_n_init_does():
     from accuracy import selection_study
 
