@@ -99,8 +99,9 @@ def merge(
 
 
 def _part_key(part: dict) -> str:
-    """Names one run of a benchmark: its commit and when it wrote its results."""
-    return f"{part.get('commit')} {part.get('date', '')}"
+    """Names one run of a benchmark: its commit, when it wrote its results and its command (two
+    runs started side by side can share the first two)."""
+    return " ".join(str(part.get(field, "")) for field in ("commit", "date", "command"))
 
 
 def main() -> None:

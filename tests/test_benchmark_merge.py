@@ -81,9 +81,22 @@ def test_merge_with_replace_drops_the_provenance_of_parts_no_row_comes_from():
     second = merge([first, _part("c", "kmeans", [_run(0, 0.9)])], replace=True)
     assert [p["commit"] for p in second["provenance"]] == ["b", "c"]
     runs = {r["method"]: r["runs"] for r in second["rows"]}
-    assert runs["kmeans"][0]["parts"] == ["c "] and runs["gmm"][0]["parts"] == ["b "]
+    assert runs["kmeans"][0]["parts"] == ["c  "] and runs["gmm"][0]["parts"] == ["b  "]
     # a part filtered out entirely is not named either
     assert [p["commit"] for p in merge([old, other], methods=["gmm"])["provenance"]] == ["b"]
+
+
+def test_merge_tells_apart_two_parts_of_one_commit_written_in_the_same_second():
+    def part(dataset):
+        payload = _part("a", "kmeans", [_run(0, 0.5)])
+        payload["provenance"].update(
+            date="2026-12-07 04:14:38 UTC", command=f"--datasets {dataset}"
+        )
+        payload["rows"][0]["dataset"] = dataset
+        return payload
+
+    merged = merge([part("d1"), part("d2")])
+    assert [p["command"] for p in merged["provenance"]] == ["--datasets d1", "--datasets d2"]
 
 
 def test_merge_keeps_every_part_of_an_untagged_file_a_kept_run_may_come_from():
