@@ -9,7 +9,7 @@ from sklearn.datasets import load_digits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
-from _common import load_named  # noqa: E402
+from _common import DERIVED, load_named  # noqa: E402
 
 
 @pytest.mark.parametrize(
@@ -36,3 +36,22 @@ def test_digits_imbalanced_has_the_profile_and_real_labelled_digits(name, counts
     assert len(np.unique(y[:50])) > 5
     X2, y2 = load_named(name)
     assert np.array_equal(X, X2) and np.array_equal(y, y2)
+
+
+def test_mnist16_imbalanced_is_the_held_out_profile_at_16x16_in_a_third_order():
+    # MNIST-10k is absent here: ten classes of 28x28 images, each marked with its own index
+    y = np.repeat(np.arange(10), 1000)
+    X = np.zeros((10000, 28, 28), np.uint8)
+    X[:, 0, 0] = np.arange(10000) % 256
+    X[:, 14, 14] = y * 20
+    small, labels = DERIVED["mnist16-imbalanced"](X, y)
+    counts = np.bincount(labels, minlength=10)
+    assert small.shape == (5500, 16, 16) and small.dtype == np.uint8
+    assert sorted(counts.tolist()) == [100, 200, 300, 400, 500, 600, 700, 800, 900, 1000]
+    # not the order of the held-out set or of its two stand-ins
+    others = [DERIVED[n](X, y)[1] for n in ("mnist-imbalanced", "mnist-imbalanced-reversed",
+                                           "mnist-imbalanced-shuffled")]  # fmt: skip
+    assert all(np.bincount(o, minlength=10).tolist() != counts.tolist() for o in others)
+    # each image is still its own class's (the marked centre survives the resize)
+    centre = small[:, 7:9, 7:9].max(axis=(1, 2))
+    assert np.corrcoef(centre, labels)[0, 1] > 0.99
