@@ -1,0 +1,75 @@
+"""The co-association consensus of several clusterings (``ganclust._consensus``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from ganclust._consensus import consensus_labels
+
+# four classes of 60 samples
+TRUTH = np.repeat(np.arange(4), 60)
+
+
+def _merged_and_split(truth: np.ndarray) -> np.ndarray:
+    """A failed fit: classes 2 and 3 in one cluster, class 0 in two halves."""
+    labels = truth.copy()
+    labels[truth == 3] = 2
+    zeros = np.flatnonzero(truth == 0)
+    labels[zeros[: len(zeros) // 2]] = 3
+    return labels
+
+
+def _renamed(labels: np.ndarray, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).permutation(labels.max() + 1)[labels]
+
+
+def test_a_merge_and_split_made_by_one_fit_of_three_is_outvoted():
+    fits = [_renamed(TRUTH, 1), _merged_and_split(TRUTH), _renamed(TRUTH, 2)]
+    found = consensus_labels(fits, 4)
+    assert adjusted_rand_score(TRUTH, found) == 1.0
+    # the failed fit is not what the others are aligned to: its place in the list does not matter
+    assert adjusted_rand_score(TRUTH, consensus_labels(fits[::-1], 4)) == 1.0
+
+
+def test_a_merge_that_most_fits_make_is_kept():
+    failed = _merged_and_split(TRUTH)
+    found = consensus_labels([failed, _renamed(failed, 3), TRUTH], 4)
+    assert adjusted_rand_score(failed, found) == 1.0
+
+
+def test_the_labels_do_not_depend_on_how_each_fit_names_its_clusters():
+    rng = np.random.default_rng(0)
+    fits = [rng.integers(0, 4, len(TRUTH)) for _ in range(3)]
+    first = consensus_labels(fits, 4)
+    again = consensus_labels([_renamed(f, 10 + i) for i, f in enumerate(fits)], 4)
+    np.testing.assert_array_equal(first, again)
+    # numbered by decreasing size
+    sizes = np.bincount(first, minlength=4)
+    assert list(sizes) == sorted(sizes, reverse=True)
+
+
+def test_a_tree_on_a_subset_labels_every_sample():
+    truth = np.repeat(np.arange(5), 400)
+    fits = [_renamed(truth, 4), _merged_and_split(truth), _renamed(truth, 5)]
+    found = consensus_labels(fits, 5, max_samples=300, seed=1)
+    assert found.shape == truth.shape
+    assert adjusted_rand_score(truth, found) == 1.0
+    np.testing.assert_array_equal(found, consensus_labels(fits, 5, max_samples=300, seed=1))
+
+
+@pytest.mark.parametrize(
+    ("clusterings", "k", "message"),
+    [
+        ([TRUTH], 4, "at least 2 clusterings, got 1"),
+        ([TRUTH, TRUTH[:-1]], 4, "must label the same samples: got lengths [239, 240]"),
+        ([TRUTH, TRUTH - 1], 4, "must be non-negative"),
+        ([TRUTH, TRUTH.astype(float)], 4, "must be integers"),
+        ([TRUTH, TRUTH], 0, "n_clusters must be between 1 and the 240 samples, got 0"),
+        ([TRUTH, TRUTH], 241, "n_clusters must be between 1 and the 240 samples, got 241"),
+    ],
+)
+def test_bad_input_is_refused_with_the_reason(clusterings, k, message):
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        consensus_labels(clusterings, k)
