@@ -73,3 +73,46 @@ def test_a_tree_on_a_subset_labels_every_sample():
 def test_bad_input_is_refused_with_the_reason(clusterings, k, message):
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
         consensus_labels(clusterings, k)
+
+
+def _blobs():
+    from sklearn.datasets import make_blobs
+
+    X, y = make_blobs(300, n_features=6, centers=3, random_state=0)
+    return X.astype(np.float32), y
+
+
+# wide enough that none of the three tiny runs collapses (a collapsed run takes no part)
+THREE = dict(n_init=3, max_epochs=3, options={"refine": 1, "width": 32})
+
+
+def test_three_runs_are_combined_and_the_kept_run_learns_their_consensus():
+    from conftest import tiny
+
+    from ganclust import ClusterGAN
+    from ganclust.metrics import evaluate
+
+    X, y = _blobs()
+    settings = tiny(**THREE)
+    model = ClusterGAN(3, **settings).fit(X)
+    assert not model.init_collapsed_.any()
+    consensus_rows = [row for row in model.history_ if "consensus" in row]
+    # one refinement-length round (max_epochs // 3 = 1 epoch) on the consensus of the 3 runs
+    assert [row["consensus"] for row in consensus_rows] == [3]
+    assert model.history_[-1] == consensus_rows[-1]
+    assert evaluate(y, model.labels_)["acc"] == 1.0
+    np.testing.assert_array_equal(model.predict(X), model.labels_)
+    # the quality is the runs' agreement with the consensus: measured (not NaN), at most 1
+    assert np.all((model.cluster_quality_ > 0.5) & (model.cluster_quality_ <= 1.0))
+    again = ClusterGAN(3, **settings).fit(X)
+    np.testing.assert_array_equal(again.labels_, model.labels_)
+
+
+def test_two_runs_keep_the_best_ranked_one():
+    from conftest import tiny
+
+    from ganclust import ClusterGAN
+
+    X, _ = _blobs()
+    model = ClusterGAN(3, **tiny(**{**THREE, "n_init": 2})).fit(X)
+    assert not any("consensus" in row for row in model.history_)

@@ -158,7 +158,7 @@ PARAMETERS: dict[str, Rule] = {
     "learning_rate": _real(
         "Adam's step size", strict_low=True, none=True, auto="the recipe's and backbone's"
     ),
-    "n_init": _int("initialisations trained; the one its maps agree with most is kept"),
+    "n_init": _int("initialisations trained; the best is kept (from 3: taught their consensus)"),
     "device": Rule("device", "'auto' (CUDA when available), 'cpu', 'cuda', 'cuda:N' or 'mps'"),
     "random_state": Rule("random_state", "seed of everything random", none=True),
     "verbose": _int("1 shows a progress bar", low=0, allow_bool=True),

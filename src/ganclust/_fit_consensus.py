@@ -1,0 +1,66 @@
+"""``n_init`` of 3 or more: the runs' consensus, distilled into the kept run's networks.
+
+The runs' clusterings of the training data are combined by a co-association consensus
+(:func:`ganclust._consensus.consensus_labels`): a merge or split that only some runs make is
+outvoted, where keeping one run keeps its failures (docs/benchmarks.md, "A consensus of several
+fits"). The best-ranked run's networks then train one more refinement-length round on the
+consensus as pseudo-labels, so that the model predicts it on new samples too. Each sample's
+votes are the share of runs (their clusters matched to the consensus) that put it in each
+cluster, from which the kept run's ``cluster_quality_`` is read.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from scipy.optimize import linear_sum_assignment
+
+from ._consensus import consensus_labels
+from ._settings import Settings, run_seeds
+from .training import TrainResult, train
+
+# the fewest runs a consensus is taken of: two runs that disagree cannot outvote each other
+MIN_RUNS = 3
+
+
+def matched(reference: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    """``labels`` renamed to the ``reference`` clusters they overlap most (Hungarian)."""
+    overlap = np.zeros((k, k))
+    np.add.at(overlap, (labels, reference), 1.0)
+    rows, cols = linear_sum_assignment(-overlap)
+    rename = np.empty(k, dtype=np.int64)
+    rename[rows] = cols
+    return rename[labels]
+
+
+def consensus_run(settings: Settings, data: torch.Tensor, runs: list, best, selection_seed: int):
+    """The kept run trained on the runs' consensus, or ``best`` itself with fewer than 3 runs."""
+    from ._fit import _Clock, _refine_epochs, _scored, train_config
+
+    kept = [run for run in runs if not run.collapsed]
+    if len(kept) < MIN_RUNS:
+        return best
+    k = settings.n_clusters
+    clock = _Clock(best.seconds)
+    labels = [run.proba.argmax(dim=1).numpy() for run in kept]
+    agreed = consensus_labels(labels, k, seed=selection_seed)
+    # in the kept run's own cluster order, so that its head has as little as possible to move
+    pseudo = matched(labels[kept.index(best)], agreed, k)
+    votes = np.zeros((len(pseudo), k))
+    for own in labels:
+        votes[np.arange(len(pseudo)), matched(pseudo, own, k)] += 1.0 / len(labels)
+    clock.lap("consensus")
+    seeds, _ = run_seeds(settings)
+    config = train_config(settings, seeds[best.index])
+    config.pseudo = torch.from_numpy(pseudo)  # the same on every rank: so are the runs
+    config.phase, config.max_epochs = "consensus", _refine_epochs(settings)
+    more = train(data, config, None, nets=best.result.nets)
+    rows = [{**row, "consensus": len(kept)} for row in more.history]
+    result = TrainResult(more.nets, [*best.result.history, *rows], more.stopped_early)
+    clock.lap("consensus_training")
+    on_device = data.to(config.device)
+    scored = _scored(
+        settings, result, on_device, selection_seed, best.index,
+        torch.from_numpy(votes).float(), clock,
+    )  # fmt: skip
+    return scored
