@@ -102,6 +102,7 @@ def test_three_runs_are_combined_and_the_kept_run_learns_their_consensus():
     assert model.history_[-1] == consensus_rows[-1]
     assert evaluate(y, model.labels_)["acc"] == 1.0
     np.testing.assert_array_equal(model.predict(X), model.labels_)
+    assert model.phase_seconds_["consensus_training"] > 0
     # the quality is the runs' agreement with the consensus: measured (not NaN), at most 1
     assert np.all((model.cluster_quality_ > 0.5) & (model.cluster_quality_ <= 1.0))
     again = ClusterGAN(3, **settings).fit(X)

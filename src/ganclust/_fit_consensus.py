@@ -41,7 +41,7 @@ def consensus_run(settings: Settings, data: torch.Tensor, runs: list, best, sele
     if len(kept) < MIN_RUNS:
         return best
     k = settings.n_clusters
-    clock = _Clock(best.seconds)
+    clock = _Clock()  # this round's phases; the kept run's own are counted with the runs
     labels = [run.proba.argmax(dim=1).numpy() for run in kept]
     agreed = consensus_labels(labels, k, seed=selection_seed)
     # in the kept run's own cluster order, so that its head has as little as possible to move

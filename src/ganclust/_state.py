@@ -115,7 +115,9 @@ def from_fit(
     seconds = {"read_out": round(time.perf_counter() - started, 3)}
     if estimate is not None:
         seconds["n_clusters"] = estimate.seconds
-    for run in inits.runs:
+    # a run trained on the runs' consensus is not one of them: its round adds its own phases
+    consensus = [] if any(run is best for run in inits.runs) else [best]
+    for run in [*inits.runs, *consensus]:
         for phase, value in run.seconds.items():
             seconds[phase] = round(seconds.get(phase, 0.0) + value, 3)
     return FittedState(
