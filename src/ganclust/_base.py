@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _checkpoint, _state, distributed
 from ._fit import Initialisations, OtherK, fit_initialisations
+from ._fit_consensus import with_consensus
 from ._fit_warnings import (  # noqa: F401 (the warning classes are re-exported)
     ClusterCollapseWarning,
     ClusterQualityWarning,
@@ -170,7 +171,9 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         settings, store = self._checkpoints(settings, data, folder)
         progress = self._progress_factory(settings.n_init, callback)
         try:
-            inits = fit_initialisations(settings, data, progress, store, view, look)
+            inits = with_consensus(settings, data, fit_initialisations(
+                settings, data, progress, store, view, look
+            ))  # fmt: skip
         except OtherK:  # the fit at this K is abandoned, and so is its checkpoint
             if store is not None:
                 store.finish(keep=False)

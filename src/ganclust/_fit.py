@@ -147,10 +147,6 @@ def fit_initialisations(
         if saver is not None:
             saver.save(None)
     best = max(runs, key=_rank)
-    if settings.n_init >= 3:
-        from ._fit_consensus import consensus_run  # it reads this module's run helpers
-
-        best = consensus_run(settings, data, runs, best, selection_seed)
     return Initialisations(runs, best, len(runs) - settings.n_init, selection_seed)
 
 

@@ -11,11 +11,14 @@ cluster, from which the kept run's ``cluster_quality_`` is read.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 
 from ._consensus import consensus_labels
+from ._fit import Initialisations, Run, _Clock, _refine_epochs, _scored, train_config
 from ._settings import Settings, run_seeds
 from .training import TrainResult, train
 
@@ -33,19 +36,28 @@ def matched(reference: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
     return rename[labels]
 
 
-def consensus_run(settings: Settings, data: torch.Tensor, runs: list, best, selection_seed: int):
-    """The kept run trained on the runs' consensus, or ``best`` itself with fewer than 3 runs."""
-    from ._fit import _Clock, _refine_epochs, _scored, train_config
-
-    kept = [run for run in runs if not run.collapsed]
+def with_consensus(
+    settings: Settings, data: torch.Tensor, inits: Initialisations
+) -> Initialisations:
+    """``inits`` with its kept run trained on the runs' consensus, where 3 or more take part."""
+    kept = [run for run in inits.runs if not run.collapsed]
     if len(kept) < MIN_RUNS:
-        return best
+        return inits
+    best = consensus_run(settings, data, kept, inits.best, inits.selection_seed)
+    return dataclasses.replace(inits, best=best)
+
+
+def consensus_run(
+    settings: Settings, data: torch.Tensor, kept: list[Run], best: Run, selection_seed: int
+) -> Run:
+    """``best`` trained one refinement-length round more on the consensus of the ``kept`` runs."""
     k = settings.n_clusters
     clock = _Clock()  # this round's phases; the kept run's own are counted with the runs
     labels = [run.proba.argmax(dim=1).numpy() for run in kept]
     agreed = consensus_labels(labels, k, seed=selection_seed)
     # in the kept run's own cluster order, so that its head has as little as possible to move
-    pseudo = matched(labels[kept.index(best)], agreed, k)
+    own_labels = next(labels[i] for i, run in enumerate(kept) if run is best)
+    pseudo = matched(own_labels, agreed, k)
     votes = np.zeros((len(pseudo), k))
     for own in labels:
         votes[np.arange(len(pseudo)), matched(pseudo, own, k)] += 1.0 / len(labels)
@@ -59,8 +71,5 @@ def consensus_run(settings: Settings, data: torch.Tensor, runs: list, best, sele
     result = TrainResult(more.nets, [*best.result.history, *rows], more.stopped_early)
     clock.lap("consensus_training")
     on_device = data.to(config.device)
-    scored = _scored(
-        settings, result, on_device, selection_seed, best.index,
-        torch.from_numpy(votes).float(), clock,
-    )  # fmt: skip
-    return scored
+    votes_tensor = torch.from_numpy(votes).float()
+    return _scored(settings, result, on_device, selection_seed, best.index, votes_tensor, clock)
