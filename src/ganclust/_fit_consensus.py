@@ -15,25 +15,15 @@ import dataclasses
 
 import numpy as np
 import torch
-from scipy.optimize import linear_sum_assignment
 
 from ._consensus import consensus_labels
 from ._fit import Initialisations, Run, _Clock, _refine_epochs, _scored, train_config
 from ._settings import Settings, run_seeds
+from .pseudo_labels import _matching
 from .training import TrainResult, train
 
 # the fewest runs a consensus is taken of: two runs that disagree cannot outvote each other
 MIN_RUNS = 3
-
-
-def matched(reference: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
-    """``labels`` renamed to the ``reference`` clusters they overlap most (Hungarian)."""
-    overlap = np.zeros((k, k))
-    np.add.at(overlap, (labels, reference), 1.0)
-    rows, cols = linear_sum_assignment(-overlap)
-    rename = np.empty(k, dtype=np.int64)
-    rename[rows] = cols
-    return rename[labels]
 
 
 def with_consensus(
@@ -57,10 +47,10 @@ def consensus_run(
     agreed = consensus_labels(labels, k, seed=selection_seed)
     # in the kept run's own cluster order, so that its head has as little as possible to move
     own_labels = next(labels[i] for i, run in enumerate(kept) if run is best)
-    pseudo = matched(own_labels, agreed, k)
+    pseudo = _matching(agreed, own_labels, k)[agreed]
     votes = np.zeros((len(pseudo), k))
     for own in labels:
-        votes[np.arange(len(pseudo)), matched(pseudo, own, k)] += 1.0 / len(labels)
+        votes[np.arange(len(pseudo)), _matching(own, pseudo, k)[own]] += 1.0 / len(labels)
     clock.lap("consensus")
     seeds, _ = run_seeds(settings)
     config = train_config(settings, seeds[best.index])
