@@ -171,9 +171,8 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         settings, store = self._checkpoints(settings, data, folder)
         progress = self._progress_factory(settings.n_init, callback)
         try:
-            inits = with_consensus(settings, data, fit_initialisations(
-                settings, data, progress, store, view, look
-            ))  # fmt: skip
+            inits = fit_initialisations(settings, data, progress, store, view, look)
+            inits = with_consensus(settings, data, inits)
         except OtherK:  # the fit at this K is abandoned, and so is its checkpoint
             if store is not None:
                 store.finish(keep=False)
