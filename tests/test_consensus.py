@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import tiny
+from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
+from ganclust import ClusterGAN
 from ganclust._consensus import consensus_labels
+from ganclust.metrics import evaluate
 
 # four classes of 60 samples
 TRUTH = np.repeat(np.arange(4), 60)
@@ -76,8 +80,6 @@ def test_bad_input_is_refused_with_the_reason(clusterings, k, message):
 
 
 def _blobs():
-    from sklearn.datasets import make_blobs
-
     X, y = make_blobs(300, n_features=6, centers=3, random_state=0)
     return X.astype(np.float32), y
 
@@ -87,11 +89,6 @@ THREE = dict(n_init=3, max_epochs=3, options={"refine": 1, "width": 32})
 
 
 def test_three_runs_are_combined_and_the_kept_run_learns_their_consensus():
-    from conftest import tiny
-
-    from ganclust import ClusterGAN
-    from ganclust.metrics import evaluate
-
     X, y = _blobs()
     settings = tiny(**THREE)
     model = ClusterGAN(3, **settings).fit(X)
@@ -100,6 +97,8 @@ def test_three_runs_are_combined_and_the_kept_run_learns_their_consensus():
     # one refinement-length round (max_epochs // 3 = 1 epoch) on the consensus of the 3 runs
     assert [row["consensus"] for row in consensus_rows] == [3]
     assert model.history_[-1] == consensus_rows[-1]
+    # its epochs go on from the run's: one count over every round
+    assert [row["epoch"] for row in model.history_] == list(range(1, len(model.history_) + 1))
     assert evaluate(y, model.labels_)["acc"] == 1.0
     np.testing.assert_array_equal(model.predict(X), model.labels_)
     assert model.phase_seconds_["consensus_training"] > 0
@@ -110,10 +109,6 @@ def test_three_runs_are_combined_and_the_kept_run_learns_their_consensus():
 
 
 def test_two_runs_keep_the_best_ranked_one():
-    from conftest import tiny
-
-    from ganclust import ClusterGAN
-
     X, _ = _blobs()
     model = ClusterGAN(3, **tiny(**{**THREE, "n_init": 2})).fit(X)
     assert not any("consensus" in row for row in model.history_)

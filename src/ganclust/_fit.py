@@ -264,15 +264,20 @@ def train_run(
         if look is not None and round_ == 0:
             _look_at(look, result.nets, settings.n_clusters, callback, clock)
     assert result is not None
-    epoch = 0
-    for row in result.history:
-        # a rollback row carries the number of the epoch it rolled back (and is trained again)
-        epoch += "rollback" not in row
-        row["epoch"] = epoch if "rollback" not in row else epoch + 1
+    number_epochs(result.history)
     report({"event": "phase", "phase": "read-out"})
     if callback is not None and hasattr(callback, "close"):
         callback.close()
     return _scored(settings, result, on_device, selection_seed, index, votes, clock)
+
+
+def number_epochs(history: list[dict[str, object]]) -> None:
+    """Number the rows of a run's rounds as one count of epochs, in place."""
+    epoch = 0
+    for row in history:
+        # a rollback row carries the number of the epoch it rolled back (and is trained again)
+        epoch += "rollback" not in row
+        row["epoch"] = epoch if "rollback" not in row else epoch + 1
 
 
 def _look_at(look: Look, nets: torch.nn.ModuleDict, k: int, callback: Any, clock: _Clock) -> None:

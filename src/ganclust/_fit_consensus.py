@@ -17,7 +17,15 @@ import numpy as np
 import torch
 
 from ._consensus import consensus_labels
-from ._fit import Initialisations, Run, _Clock, _refine_epochs, _scored, train_config
+from ._fit import (
+    Initialisations,
+    Run,
+    _Clock,
+    _refine_epochs,
+    _scored,
+    number_epochs,
+    train_config,
+)
 from ._settings import Settings, run_seeds
 from .pseudo_labels import _matching
 from .training import TrainResult, train
@@ -58,7 +66,9 @@ def consensus_run(
     config.phase, config.max_epochs = "consensus", _refine_epochs(settings)
     more = train(data, config, None, nets=best.result.nets)
     rows = [{**row, "consensus": len(kept)} for row in more.history]
-    result = TrainResult(more.nets, [*best.result.history, *rows], more.stopped_early)
+    history = [*best.result.history, *rows]
+    number_epochs(history)  # the round's epochs go on from the run's
+    result = TrainResult(more.nets, history, more.stopped_early)
     clock.lap("consensus_training")
     on_device = data.to(config.device)
     votes_tensor = torch.from_numpy(votes).float()
