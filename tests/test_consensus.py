@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import tiny
+from conftest import timeless, tiny
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
@@ -106,6 +106,51 @@ def test_three_runs_are_combined_and_the_kept_run_learns_their_consensus():
     assert np.all((model.cluster_quality_ > 0.5) & (model.cluster_quality_ <= 1.0))
     again = ClusterGAN(3, **settings).fit(X)
     np.testing.assert_array_equal(again.labels_, model.labels_)
+
+
+def _phases_then_epochs(events: list[dict]) -> list[tuple[object, str]]:
+    """Each event's run index with its phase, or "epoch", in order."""
+    return [(e["init"], e["phase"] if e["event"] == "phase" else "epoch")
+            for e in events if e["event"] in ("phase", "epoch")]  # fmt: skip
+
+
+def test_the_consensus_round_reports_its_phases_and_epochs():
+    X, _ = _blobs()
+    events: list[dict] = []
+    model = ClusterGAN(3, **tiny(**THREE)).fit(X, callback=events.append)
+    seen = _phases_then_epochs(events)
+    start = seen.index((model.best_init_, "consensus of 3 runs"))
+    # after every run: the consensus, then its round's one epoch, under the kept run's index
+    assert seen[start:] == [
+        (model.best_init_, "consensus of 3 runs"),
+        (model.best_init_, "training on the consensus of 3 runs"),
+        (model.best_init_, "epoch"),
+    ]
+    assert {index for index, _ in seen[:start]} == {0, 1, 2}
+
+
+def test_interrupted_in_the_consensus_round_resumes_exactly(tmp_path):
+    X, _ = _blobs()
+    settings = tiny(**THREE)
+    reference = ClusterGAN(3, **settings).fit(X)
+
+    def stop_in_the_consensus(event):
+        if event.get("phase", "").startswith("training on the consensus"):
+            raise KeyboardInterrupt
+
+    folder = tmp_path / "ck"
+    with pytest.raises(KeyboardInterrupt):
+        ClusterGAN(3, **settings).fit(X, checkpoint_dir=folder, callback=stop_in_the_consensus)
+    assert folder.exists(), "the interrupted fit left no checkpoint to resume"
+    events: list[dict] = []
+    resumed = ClusterGAN(3, **settings).fit(X, checkpoint_dir=folder, callback=events.append)
+    # the runs are not trained again: the one epoch trained is the consensus round's
+    assert _phases_then_epochs(events)[-1] == (resumed.best_init_, "epoch")
+    assert sum(e["event"] == "epoch" for e in events) == 1
+    np.testing.assert_array_equal(resumed.labels_, reference.labels_)
+    np.testing.assert_array_equal(resumed.predict_proba(X), reference.predict_proba(X))
+    assert timeless(resumed.history_) == timeless(reference.history_)
+    assert not folder.exists(), "the checkpoint folder outlived a successful fit"
 
 
 def test_two_runs_keep_the_best_ranked_one():

@@ -172,7 +172,7 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         progress = self._progress_factory(settings.n_init, callback)
         try:
             inits = fit_initialisations(settings, data, progress, store, view, look)
-            inits = with_consensus(settings, data, inits)
+            inits = with_consensus(settings, data, inits, progress)
         except OtherK:  # the fit at this K is abandoned, and so is its checkpoint
             if store is not None:
                 store.finish(keep=False)

@@ -19,6 +19,7 @@ import torch
 from ._consensus import consensus_labels
 from ._fit import (
     Initialisations,
+    ProgressFactory,
     Run,
     _Clock,
     _refine_epochs,
@@ -28,28 +29,47 @@ from ._fit import (
 )
 from ._settings import Settings, run_seeds
 from .pseudo_labels import _matching
-from .training import TrainResult, train
+from .training import Callback, TrainResult, train
 
 # the fewest runs a consensus is taken of: two runs that disagree cannot outvote each other
 MIN_RUNS = 3
 
 
 def with_consensus(
-    settings: Settings, data: torch.Tensor, inits: Initialisations
+    settings: Settings,
+    data: torch.Tensor,
+    inits: Initialisations,
+    progress: ProgressFactory | None = None,
 ) -> Initialisations:
-    """``inits`` with its kept run trained on the runs' consensus, where 3 or more take part."""
+    """``inits`` with its kept run trained on the runs' consensus, where 3 or more take part.
+
+    ``progress(index, epochs)``, where given, makes the round's callback, as it does each run's:
+    the round reports its phase and epochs under the kept run's index.
+    """
     kept = [run for run in inits.runs if not run.collapsed]
     if len(kept) < MIN_RUNS:
         return inits
-    best = consensus_run(settings, data, kept, inits.best, inits.selection_seed)
+    callback = progress(inits.best.index, _refine_epochs(settings)) if progress else None
+    try:
+        best = consensus_run(settings, data, kept, inits.best, inits.selection_seed, callback)
+    finally:
+        if callback is not None and hasattr(callback, "close"):
+            callback.close()
     return dataclasses.replace(inits, best=best)
 
 
 def consensus_run(
-    settings: Settings, data: torch.Tensor, kept: list[Run], best: Run, selection_seed: int
+    settings: Settings,
+    data: torch.Tensor,
+    kept: list[Run],
+    best: Run,
+    selection_seed: int,
+    callback: Callback | None = None,
 ) -> Run:
     """``best`` trained one refinement-length round more on the consensus of the ``kept`` runs."""
     k = settings.n_clusters
+    report = callback or (lambda event: None)
+    report({"event": "phase", "phase": f"consensus of {len(kept)} runs"})
     clock = _Clock()  # this round's phases; the kept run's own are counted with the runs
     labels = [run.proba.argmax(dim=1).numpy() for run in kept]
     agreed = consensus_labels(labels, k, seed=selection_seed)
@@ -64,7 +84,8 @@ def consensus_run(
     config = train_config(settings, seeds[best.index])
     config.pseudo = torch.from_numpy(pseudo)  # the same on every rank: so are the runs
     config.phase, config.max_epochs = "consensus", _refine_epochs(settings)
-    more = train(data, config, None, nets=best.result.nets)
+    report({"event": "phase", "phase": f"training on the consensus of {len(kept)} runs"})
+    more = train(data, config, callback, nets=best.result.nets)
     rows = [{**row, "consensus": len(kept)} for row in more.history]
     history = [*best.result.history, *rows]
     number_epochs(history)  # the round's epochs go on from the run's
