@@ -30,11 +30,21 @@ from ganclust.n_clusters import (
     with_links,
 )
 from ganclust.pseudo_labels import Manifold
+from ganclust.report import _k_estimate
+from ganclust.runs import k_estimate_line
 
 
 def _blobs(k: int, n: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     X, y = make_blobs(n, n_features=6, centers=k, cluster_std=0.6, random_state=seed)
     return X.astype(np.float32), y
+
+
+def _cubes(k: int, n: int, seed: int = 0) -> np.ndarray:
+    """``n`` points spread uniformly in ``k`` far-apart 6-D cubes: clusters that no Gaussian
+    mixture describes, which the silhouette on the map reads."""
+    rng = np.random.default_rng(seed)
+    centres = 12 * np.eye(6)[:k]
+    return (centres[np.arange(n) % k] + rng.uniform(-1, 1, (n, 6))).astype(np.float32)
 
 
 def _map_of(points: np.ndarray) -> Manifold:
@@ -153,7 +163,8 @@ def test_the_estimate_is_saved_and_checked_on_load(tmp_path):
     def edit(meta, tensors):
         estimate = meta["n_clusters_estimate"]
         for part in (estimate, estimate["data_map"], estimate["features"]):
-            part["n_clusters"] = other
+            if part is not None:  # the BIC of a mixture that describes the blobs takes no second
+                part["n_clusters"] = other
 
     bad = rewrite_model(tmp_path / "model.safetensors", tmp_path / "bad.safetensors", edit)
     with pytest.raises(ValueError, match=f"n_clusters_estimate says K={other}"):
@@ -175,7 +186,7 @@ def test_an_estimate_round_trips_through_json_and_refuses_bad_json():
 
 
 def test_the_cli_takes_auto_and_says_what_it_chose(tmp_path, capsys):
-    X, y = _blobs(3, n=90)
+    X, y = _cubes(3, n=90), np.arange(90) % 3  # read by the silhouette: both looks are taken
     np.savez(tmp_path / "blobs.npz", X=X, y=y)
     out = tmp_path / "run"
     argv = ["fit", "--data", str(tmp_path / "blobs.npz"), "--n-clusters", "auto"]
@@ -192,7 +203,7 @@ def test_the_cli_takes_auto_and_says_what_it_chose(tmp_path, capsys):
 
 
 def test_a_second_look_naming_another_k_starts_again_at_it(monkeypatch, tmp_path):
-    X, _ = _blobs(3, n=120)
+    X = _cubes(3, n=120)
     looked = []
 
     def look(self, nets):  # the learned features, as if they pointed to 4 clusters
@@ -203,6 +214,7 @@ def test_a_second_look_naming_another_k_starts_again_at_it(monkeypatch, tmp_path
     monkeypatch.setattr(FeatureLook, "__call__", look)
     folder = tmp_path / "ckpt"
     auto = ClusterGAN("auto", max_clusters=6, **tiny(max_epochs=1)).fit(X, checkpoint_dir=folder)
+    assert auto.state_.n_clusters_estimate.gaussian["describes"] is False
     assert len(looked) == 1  # once, after the first round of the fit at the first look's K
     assert auto.n_clusters_ == 4 and auto.state_.n_clusters_estimate.chosen == 4
     assert auto.n_clusters_scores_[6] == 0.5
@@ -272,3 +284,98 @@ def test_linked_clusters_lower_k_by_the_clusters_joined_and_never_raise_it():
     bad["features"]["linked"] = [[0, "1", 0.3]]
     with pytest.raises(ValueError, match=r"linked must be a list of \[cluster, cluster, share\]"):
         KEstimate.from_json(bad)
+
+
+# ------------------------------------------------------------ vectors: the Gaussian look
+
+
+def _two_close_and_one_far(n_each: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Three unit 10-D Gaussians: two 3.5 apart (0.96 of their samples on the right side of the
+    Bayes boundary) and one 30 away, which the silhouette prefers to read as two clusters."""
+    rng = np.random.default_rng(seed)
+    means = np.zeros((3, 10))
+    means[1, 0], means[2, 1] = 3.5, 30.0
+    y = np.repeat(np.arange(3), n_each)
+    return (means[y] + rng.normal(size=(len(y), 10))).astype(np.float32), y
+
+
+@pytest.mark.slow  # a t-SNE map of 900 samples, the mixtures and one tiny fit: about 15 s
+def test_a_mixture_that_describes_the_vectors_decides_k_where_the_silhouette_joins_two():
+    X, _ = _two_close_and_one_far()
+    model = ClusterGAN("auto", max_clusters=8, **tiny(max_epochs=1, options={"refine": 0}))
+    model.fit(X)
+    estimate = model.state_.n_clusters_estimate
+    assert model.n_clusters_ == 3 and estimate.measure == "bic"
+    assert estimate.gaussian["describes"] and 0.7 < estimate.gaussian["spread"] < 1.3
+    assert estimate.features is None, "the BIC's K took a second look"
+    assert max(model.n_clusters_scores_, key=model.n_clusters_scores_.get) == 3
+    # the silhouette on the data's map, which the fit's first round reads, would say 2
+    view = ganclust.pseudo_labels.manifold(torch.from_numpy(X), "tsne", model.settings_.seed)
+    assert estimate_n_clusters(view, 8, 0).n_clusters == 2
+
+
+def test_the_mahalanobis_spread_tells_gaussian_clusters_from_others():
+    from sklearn.mixture import GaussianMixture
+
+    from ganclust._gaussian_look import mahalanobis_spread
+
+    rng = np.random.default_rng(0)
+    shapes = {
+        "gaussian": rng.normal(size=(2000, 8)),
+        "uniform": rng.uniform(-1, 1, (2000, 8)),  # lighter tails: 0.4 of a Gaussian's spread
+        "heavy": rng.standard_t(3, size=(2000, 8)),  # heavier tails
+    }
+    spread = {
+        name: mahalanobis_spread(GaussianMixture(1, covariance_type="diag").fit(x), x)
+        for name, x in shapes.items()
+    }
+    assert abs(spread["gaussian"] - 1) < 0.15
+    assert spread["uniform"] < 0.7 and spread["heavy"] > 1.3
+
+
+def test_the_gaussian_look_needs_enough_samples_for_every_candidate():
+    from ganclust._gaussian_look import MIN_MEMBERS, gaussian_look
+
+    X, _ = _two_close_and_one_far(n_each=30)  # 90 samples: K up to 4 of MIN_MEMBERS each
+    assert MIN_MEMBERS == 20
+    look = gaussian_look(torch.from_numpy(X), 8, seed=0)
+    assert list(look.candidates) == [2, 3, 4]
+    assert list(gaussian_look(torch.from_numpy(X), 3, seed=0).candidates) == [2, 3]
+    assert gaussian_look(torch.from_numpy(X[:59]), 8, seed=0) is None  # K = 2 alone
+
+
+def test_uniform_cubes_are_read_by_the_silhouette_with_the_mixture_as_evidence():
+    X = torch.from_numpy(_cubes(3, 600))
+    params = ClusterGAN("auto", max_clusters=6, random_state=0).get_params()
+    params, _, estimate = ganclust.n_clusters.decide_k(params, "clustergan", X)
+    assert estimate.measure == "silhouette" and not estimate.settled
+    assert estimate.gaussian["describes"] is False and estimate.gaussian["spread"] < 0.7
+    assert estimate.n_clusters == 3 == params["n_clusters"]
+    spread = f"{estimate.gaussian['spread']:.2f}"
+    assert f"no Gaussian mixture describes the vectors (spread {spread})" in k_estimate_line(
+        estimate.to_json()
+    )
+
+
+def test_a_bic_estimate_round_trips_through_json_and_bad_evidence_is_refused():
+    from ganclust._gaussian_look import GaussianFit
+
+    fit = GaussianFit("full", 3, 1.02, np.arange(2, 6), np.array([4.0, 3.0, 3.1, 3.2]))
+    estimate = ganclust.n_clusters.bic_estimate(fit)
+    again = KEstimate.from_json(json.loads(json.dumps(estimate.to_json())))
+    assert again.settled and again.chosen == 3 and again.score_of_k()[3] == -3.0
+    assert again.gaussian == {"covariance": "full", "n_clusters": 3, "spread": 1.02,
+                              "describes": True}  # fmt: skip
+    line = k_estimate_line(estimate.to_json())
+    assert "chose K=3 of 2..5: Gaussian mixture K=3 (-BIC per sample 3: -3.000, 4: -3.100)" in line
+    html = _k_estimate(estimate.to_json())
+    assert "spread 1.02 of a Gaussian&#x27;s) describes the data: its BIC decides K" in html
+    assert "minus the BIC per sample" in html and "3 (its estimate)" in html
+    for field, value, message in [
+        ("measure", "likelihood", "measure must be one of"),
+        ("gaussian", {"covariance": "tied"}, "gaussian must be what a Gaussian look writes"),
+    ]:
+        bad = estimate.to_json()
+        bad["data_map"][field] = value
+        with pytest.raises(ValueError, match=message):
+            KEstimate.from_json(bad)

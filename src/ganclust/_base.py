@@ -115,7 +115,8 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         # a memory-mapped array or an array-like stays on disk, read in batches (ganclust.rows)
         data = Rows(X, preprocessor) if mapped else preprocessor.to_tensor(X)
         params, view, estimate = decide_k(params, self._method_name, data, checkpoint_dir)
-        look = FeatureLook(self._method_name, data, params) if estimate is not None else None
+        second = estimate is not None and not estimate.settled  # a mixture's BIC takes none
+        look = FeatureLook(self._method_name, data, params) if second else None
         try:
             settings, inits, store = self._fit_at(params, preprocessor, data, checkpoint_dir,
                                                   view, callback, look)  # fmt: skip

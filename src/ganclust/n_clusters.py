@@ -15,19 +15,24 @@ two styles of one class, which adds a little silhouette within the noise, is not
    K, the fit starts again at that K, from the same first map, and is then exactly the fit at
    that K given; if not, it goes on. So "auto" costs at most one first round more than a fit,
    and the looks. Measured in ``docs/method.md`` ("How many clusters").
+
+On vectors, a Gaussian look comes first (:mod:`ganclust._gaussian_look`): where a Gaussian
+mixture describes the data, its BIC decides K and neither map is read for it, since a silhouette
+joins two components that lie close compared with the others.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
 from . import distributed
+from ._gaussian_look import GaussianFit, gaussian_look
+from ._k_estimate import KEstimate
 from ._rotation_links import joined, rotation_links
 from .pseudo_labels import (
     CONSENSUS_ITERATIONS,
@@ -44,127 +49,6 @@ K_SUBSAMPLES = 5
 K_SUBSAMPLE_SIZE = 2000
 # restarts of each candidate's k-means
 K_RESTARTS = 2
-CRITERION = (
-    "silhouette of k-means on a t-SNE map; the smallest K within 1 SE of its difference from the "
-    "best; on images, clusters that a 20-degree rotation links are one"
-)
-
-
-@dataclass(frozen=True)
-class KEstimate:
-    """How ``n_clusters="auto"`` chose K: one look at a map, and the evidence for it.
-
-    Attributes
-    ----------
-    n_clusters : int
-        This look's estimate.
-    candidates : numpy.ndarray of shape (n_candidates,)
-        Every K considered, from 2 up to ``max_clusters``.
-    scores : numpy.ndarray of shape (n_candidates,)
-        Each candidate's mean silhouette (higher is better).
-    errors : numpy.ndarray of shape (n_candidates,)
-        The standard error of each mean, over ``K_SUBSAMPLES`` partitions.
-    seconds : float
-        Wall-clock seconds of the looks (a fit's ``phase_seconds_["n_clusters"]``).
-    features : KEstimate or None
-        The second look, on the learned features of the fit at ``n_clusters``; its estimate is
-        the K the model has.
-    linked : tuple of (int, int, float)
-        In the second look on images, the pairs of the first round's clusters that a rotation
-        links, with the share of members it moves between them: each pair joined lowers the
-        estimate by one below that round's K (see :func:`rotation_links`). Empty otherwise.
-    """
-
-    n_clusters: int
-    candidates: np.ndarray
-    scores: np.ndarray
-    errors: np.ndarray
-    seconds: float = 0.0
-    features: KEstimate | None = None
-    linked: tuple[tuple[int, int, float], ...] = ()
-
-    @property
-    def chosen(self) -> int:
-        """The K the model was fitted with: the last look's estimate."""
-        return self.features.chosen if self.features is not None else self.n_clusters
-
-    def score_of_k(self) -> dict[int, float]:
-        """``{K: mean silhouette}`` of the last look, for every candidate."""
-        if self.features is not None:
-            return self.features.score_of_k()
-        return {int(k): float(s) for k, s in zip(self.candidates, self.scores, strict=True)}
-
-    def to_json(self) -> dict[str, Any]:
-        """The estimate as plain JSON values (the model file and ``run.json``)."""
-        return {
-            "n_clusters": int(self.chosen),
-            "criterion": CRITERION,
-            "data_map": self._look(),
-            "features": self.features._look() if self.features is not None else None,
-            "seconds": float(self.seconds),
-        }
-
-    def _look(self) -> dict[str, Any]:
-        return {
-            "n_clusters": int(self.n_clusters),
-            "candidates": [int(k) for k in self.candidates],
-            "scores": [float(s) for s in self.scores],
-            "errors": [float(e) for e in self.errors],
-            "linked": [[int(a), int(b), float(share)] for a, b, share in self.linked],
-        }
-
-    @classmethod
-    def from_json(cls, data: Any) -> KEstimate:
-        """Rebuild from :meth:`to_json`, checking the types and lengths.
-
-        Raises
-        ------
-        ValueError
-            If ``data`` is not what :meth:`to_json` writes.
-        """
-        if not isinstance(data, dict) or not isinstance(data.get("data_map"), dict):
-            raise ValueError("n_clusters_estimate must be an object with a data_map")
-        features = data.get("features")
-        second = _look_from_json(features) if features is not None else None
-        first = dataclasses.replace(_look_from_json(data["data_map"]), features=second)
-        seconds = data.get("seconds", 0.0)
-        if not _is_number(seconds) or first.chosen != data.get("n_clusters"):
-            raise ValueError("n_clusters_estimate's n_clusters must be its last look's")
-        return dataclasses.replace(first, seconds=float(seconds))
-
-
-def _look_from_json(data: Any) -> KEstimate:
-    if not isinstance(data, dict):
-        raise ValueError("each look of n_clusters_estimate must be an object")
-    k, candidates = data.get("n_clusters"), data.get("candidates")
-    scores, errors = data.get("scores"), data.get("errors")
-    lists = (candidates, scores, errors)
-    if type(k) is not int or not all(isinstance(v, list) for v in lists):
-        raise ValueError("each look of n_clusters_estimate must hold n_clusters and three lists")
-    if not len(candidates) == len(scores) == len(errors) or k not in candidates:
-        raise ValueError("n_clusters_estimate's lists must match and include its estimate")
-    if not all(type(c) is int and c >= 2 for c in candidates):
-        raise ValueError("n_clusters_estimate's candidates must be integers >= 2")
-    if not all(_is_number(v) for v in [*scores, *errors]):
-        raise ValueError("n_clusters_estimate's scores and errors must be numbers")
-    linked = data.get("linked", [])  # files written before the rotation test have none
-    if not isinstance(linked, list) or not all(_is_pair(pair) for pair in linked):
-        raise ValueError("n_clusters_estimate's linked must be a list of [cluster, cluster, share]")
-    arrays = np.array(candidates), np.array(scores, float), np.array(errors, float)
-    return KEstimate(k, *arrays, linked=tuple((a, b, float(share)) for a, b, share in linked))
-
-
-def _is_pair(pair: Any) -> bool:
-    return (
-        isinstance(pair, list)
-        and len(pair) == 3
-        and all(type(c) is int and c >= 0 for c in pair[:2])
-        and _is_number(pair[2])
-    )
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def decide_k(
@@ -201,7 +85,13 @@ def decide_k(
     seed = fit_seed(params["random_state"]) if seed is None else seed
     first = seeds_of(seed, params["n_init"])[0][0]
     view = manifold(data, "tsne", first)
-    estimate = estimate_n_clusters(view, params["max_clusters"], first)
+    gaussian = gaussian_look(data, params["max_clusters"], first) if data.ndim == 2 else None
+    if gaussian is not None and gaussian.describes:
+        estimate = bic_estimate(gaussian)
+    else:
+        estimate = estimate_n_clusters(view, params["max_clusters"], first)
+        if gaussian is not None:
+            estimate = dataclasses.replace(estimate, gaussian=gaussian.to_json())
     estimate = dataclasses.replace(estimate, seconds=round(time.perf_counter() - started, 3))
     k = distributed.agreed(estimate.n_clusters)  # under torchrun, rank 0's estimate decides
     params = {**params, "n_clusters": k, "random_state": seed}
@@ -270,6 +160,14 @@ def with_links(look: KEstimate, links: np.ndarray) -> KEstimate:
     if not pairs:
         return look
     return dataclasses.replace(look, n_clusters=max(2, min(look.n_clusters, k)), linked=pairs)
+
+
+def bic_estimate(gaussian: GaussianFit) -> KEstimate:
+    """The data look where a Gaussian mixture describes the vectors: its BIC decided K."""
+    scores = -gaussian.bic
+    errors = np.zeros_like(scores)
+    return KEstimate(gaussian.n_clusters, gaussian.candidates, scores, errors, measure="bic",
+                     gaussian=gaussian.to_json())  # fmt: skip
 
 
 def features_view(features: torch.Tensor, seed: int) -> Manifold:

@@ -24,7 +24,7 @@ from . import _report_parts as parts
 from ._files import atomic_file
 from ._report_parts import esc
 from ._report_style import CSS
-from .runs import linked_phrase
+from .runs import gaussian_phrase, linked_phrase
 
 __all__ = ["SECTIONS", "build_report", "write_report"]
 
@@ -159,21 +159,26 @@ def _overview(run: dict[str, Any]) -> str:
 
 
 def _k_estimate(estimate: Any) -> str:
-    """How n_clusters="auto" chose K: every candidate's silhouette in each look, marked."""
+    """How n_clusters="auto" chose K: every candidate's score in each look, marked."""
     if not estimate:
         return ""
     parts_ = [f"<h3>Number of clusters: estimated K={estimate['n_clusters']}</h3>"]
-    parts_.append(f"<p>{esc(estimate['criterion'])} (mean ± standard error over random halves)</p>")
+    parts_.append(f"<p>{esc(estimate['criterion'])}</p>")
     for name, look in (("the data's map", estimate["data_map"]), ("the learned features' map",
                        estimate.get("features"))):  # fmt: skip
         if not look:
             continue
-        columns = (look["candidates"], look["scores"], look["errors"])
+        bic = look.get("measure") == "bic"
+        name = "the data's Gaussian mixtures" if bic else name
         rows = [
-            (f"{k}{' (its estimate)' if k == look['n_clusters'] else ''}", f"{s:.3f} ± {e:.3f}")
-            for k, s, e in zip(*columns, strict=True)
-        ]
-        parts_.append(f"<p>On {name}:</p>" + parts.table(["K", "silhouette"], rows, "settings"))
+            (f"{k}{' (its estimate)' if k == look['n_clusters'] else ''}",
+             f"{s:.3f}" if bic else f"{s:.3f} ± {e:.3f}")
+            for k, s, e in zip(look["candidates"], look["scores"], look["errors"], strict=True)
+        ]  # fmt: skip
+        header = "minus the BIC per sample" if bic else "silhouette (mean ± standard error)"
+        if look.get("gaussian"):
+            parts_.append(f"<p>{esc(gaussian_phrase(look['gaussian']))}.</p>")
+        parts_.append(f"<p>On {name}:</p>" + parts.table(["K", header], rows, "settings"))
         for phrase in linked_phrase(look.get("linked") or []):
             parts_.append(f"<p>Of the first round's clusters, {esc(phrase)}.</p>")
     return "".join(parts_)

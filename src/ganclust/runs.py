@@ -310,6 +310,19 @@ def linked_phrase(linked: list[list[Any]]) -> list[str]:
     return [f"{turn} moves members between clusters {pairs}: one class each"]
 
 
+def gaussian_phrase(gaussian: dict[str, Any]) -> str:
+    """Whether the data look's Gaussian mixture described the vectors, as one phrase."""
+    said = (
+        "describes the data: its BIC decides K"
+        if gaussian["describes"]
+        else "does not describe the data: the silhouette decides K"
+    )
+    return (
+        f"a Gaussian mixture ({gaussian['covariance']} covariances, K={gaussian['n_clusters']}, "
+        f"Mahalanobis spread {gaussian['spread']:.2f} of a Gaussian's) {said}"
+    )
+
+
 def k_estimate_line(estimate: dict[str, Any]) -> str:
     """One line on how ``n_clusters="auto"`` chose K: each look's estimate and best scores."""
     looks = [("data map", estimate["data_map"]), ("learned features", estimate.get("features"))]
@@ -318,7 +331,14 @@ def k_estimate_line(estimate: dict[str, Any]) -> str:
         if look:
             best = sorted(zip(look["scores"], look["candidates"], strict=True), reverse=True)[:2]
             scores = ", ".join(f"{c}: {s:.3f}" for s, c in best)
+            if look.get("measure") == "bic":
+                said.append(f"Gaussian mixture K={look['n_clusters']} (-BIC per sample {scores})")
+                continue
             said.append(f"{name} K={look['n_clusters']} (silhouette {scores})")
+            gaussian = look.get("gaussian")
+            if gaussian and not gaussian["describes"]:
+                spread = f"{gaussian['spread']:.2f}"
+                said.append(f"no Gaussian mixture describes the vectors (spread {spread})")
             said.extend(linked_phrase(look.get("linked") or [])[:1])
     top = max(estimate["data_map"]["candidates"])
     return f"n_clusters=auto chose K={estimate['n_clusters']} of 2..{top}: {'; '.join(said)}"
