@@ -122,11 +122,13 @@ _ATTRIBUTES_DOC = """
     n_clusters_ : int
         The number of clusters K: ``n_clusters``, or the estimate of ``n_clusters="auto"``.
     n_clusters_scores_ : dict of int to float or None
-        With ``n_clusters="auto"``, each candidate K's mean silhouette on the t-SNE map of the
-        learned features (the second look; the data's map where there was none), higher is
-        better; the smallest K within one standard error of its difference from the best is
-        chosen, and on images lowered by the clusters that a rotation links into one. Both
-        looks are in ``state_.n_clusters_estimate``. None when K was given.
+        With ``n_clusters="auto"``, each candidate K's score, higher is better. On vectors
+        that a Gaussian mixture describes, minus the BIC per sample of the mixture at K, the
+        best of which is chosen. Otherwise the mean silhouette on the t-SNE map of the learned
+        features (the second look; the data's map where there was none): the smallest K within
+        one standard error of its difference from the best is chosen, and on images lowered by
+        the clusters that a rotation links into one. Every look, and the mixture's verdict, is
+        in ``state_.n_clusters_estimate``. None when K was given.
     settings_ : Settings
         Every setting of the fit with each automatic value decided, and the seed drawn.
     history_ : list of dict
