@@ -8,6 +8,8 @@ from conftest import timeless, tiny
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
+import ganclust
+import ganclust._fit
 from ganclust import ClusterGAN
 from ganclust._consensus import consensus_labels
 from ganclust.metrics import evaluate
@@ -84,7 +86,7 @@ def _blobs():
     return X.astype(np.float32), y
 
 
-# wide enough that none of the three tiny runs collapses (a collapsed run takes no part)
+# wide enough that none of the three tiny runs collapses
 THREE = dict(n_init=3, max_epochs=3, options={"refine": 1, "width": 32})
 
 
@@ -151,6 +153,22 @@ def test_interrupted_in_the_consensus_round_resumes_exactly(tmp_path):
     np.testing.assert_array_equal(resumed.predict_proba(X), reference.predict_proba(X))
     assert timeless(resumed.history_) == timeless(reference.history_)
     assert not folder.exists(), "the checkpoint folder outlived a successful fit"
+
+
+def test_collapsed_runs_vote_too_and_n_init_1_takes_no_consensus(monkeypatch):
+    X, y = _blobs()
+    # every run counts as collapsed: n_init's three, then the two restarts
+    monkeypatch.setattr(ganclust._fit, "COLLAPSE_FRACTION", 1.01)
+    with pytest.warns(ganclust.ClusterCollapseWarning):
+        model = ClusterGAN(3, **tiny(**THREE)).fit(X)
+    assert model.init_collapsed_.all() and len(model.init_scores_) == 5
+    assert {row["consensus"] for row in model.history_ if "consensus" in row} == {5}
+    assert evaluate(y, model.labels_)["acc"] == 1.0
+    # one run and its two restarts are three runs, but n_init=1 keeps the best-ranked
+    with pytest.warns(ganclust.ClusterCollapseWarning):
+        single = ClusterGAN(3, **tiny(**{**THREE, "n_init": 1})).fit(X)
+    assert len(single.init_scores_) == 3
+    assert not any("consensus" in row for row in single.history_)
 
 
 def test_two_runs_keep_the_best_ranked_one():

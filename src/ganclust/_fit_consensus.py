@@ -41,17 +41,20 @@ def with_consensus(
     inits: Initialisations,
     progress: ProgressFactory | None = None,
 ) -> Initialisations:
-    """``inits`` with its kept run trained on the runs' consensus, where 3 or more take part.
+    """``inits`` with its kept run trained on the runs' consensus, where ``n_init`` is 3 or more.
 
     ``progress(index, epochs)``, where given, makes the round's callback, as it does each run's:
     the round reports its phase and epochs under the kept run's index.
     """
-    kept = [run for run in inits.runs if not run.collapsed]
-    if len(kept) < MIN_RUNS:
+    # every run votes, collapsed ones too: a run that left a cluster nearly empty is not the one
+    # to keep, but still says which samples belong together (on imbalanced data the head's
+    # smallest clusters fall under the collapse line while the classes are whole)
+    runs = inits.runs
+    if settings.n_init < MIN_RUNS or len(runs) < MIN_RUNS:
         return inits
     callback = progress(inits.best.index, _refine_epochs(settings)) if progress else None
     try:
-        best = consensus_run(settings, data, kept, inits.best, inits.selection_seed, callback)
+        best = consensus_run(settings, data, runs, inits.best, inits.selection_seed, callback)
     finally:
         if callback is not None and hasattr(callback, "close"):
             callback.close()
@@ -61,20 +64,20 @@ def with_consensus(
 def consensus_run(
     settings: Settings,
     data: torch.Tensor,
-    kept: list[Run],
+    runs: list[Run],
     best: Run,
     selection_seed: int,
     callback: Callback | None = None,
 ) -> Run:
-    """``best`` trained one refinement-length round more on the consensus of the ``kept`` runs."""
+    """``best`` trained one refinement-length round more on the consensus of the ``runs``."""
     k = settings.n_clusters
     report = callback or (lambda event: None)
-    report({"event": "phase", "phase": f"consensus of {len(kept)} runs"})
+    report({"event": "phase", "phase": f"consensus of {len(runs)} runs"})
     clock = _Clock()  # this round's phases; the kept run's own are counted with the runs
-    labels = [run.proba.argmax(dim=1).numpy() for run in kept]
+    labels = [run.proba.argmax(dim=1).numpy() for run in runs]
     agreed = consensus_labels(labels, k, seed=selection_seed)
     # in the kept run's own cluster order, so that its head has as little as possible to move
-    own_labels = next(labels[i] for i, run in enumerate(kept) if run is best)
+    own_labels = next(labels[i] for i, run in enumerate(runs) if run is best)
     pseudo = _matching(agreed, own_labels, k)[agreed]
     votes = np.zeros((len(pseudo), k))
     for own in labels:
@@ -84,9 +87,9 @@ def consensus_run(
     config = train_config(settings, seeds[best.index])
     config.pseudo = torch.from_numpy(pseudo)  # the same on every rank: so are the runs
     config.phase, config.max_epochs = "consensus", _refine_epochs(settings)
-    report({"event": "phase", "phase": f"training on the consensus of {len(kept)} runs"})
+    report({"event": "phase", "phase": f"training on the consensus of {len(runs)} runs"})
     more = train(data, config, callback, nets=best.result.nets)
-    rows = [{**row, "consensus": len(kept)} for row in more.history]
+    rows = [{**row, "consensus": len(runs)} for row in more.history]
     history = [*best.result.history, *rows]
     number_epochs(history)  # the round's epochs go on from the run's
     result = TrainResult(more.nets, history, more.stopped_early)
