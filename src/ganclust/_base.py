@@ -39,7 +39,7 @@ from ._state import FittedState
 from .inference import batched
 from .latent import sample_latent
 from .methods import METHODS, Method
-from .n_clusters import FeatureLook, decide_k
+from .n_clusters import decide_k, second_look
 from .preprocess import Preprocessor, input_dtype_of, validated
 from .rows import Rows, stays_on_disk
 
@@ -115,8 +115,7 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         # a memory-mapped array or an array-like stays on disk, read in batches (ganclust.rows)
         data = Rows(X, preprocessor) if mapped else preprocessor.to_tensor(X)
         params, view, estimate = decide_k(params, self._method_name, data, checkpoint_dir)
-        second = estimate is not None and not estimate.settled  # a mixture's BIC takes none
-        look = FeatureLook(self._method_name, data, params) if second else None
+        look = second_look(estimate, self._method_name, data, params)
         try:
             settings, inits, store = self._fit_at(params, preprocessor, data, checkpoint_dir,
                                                   view, callback, look)  # fmt: skip

@@ -98,6 +98,16 @@ def decide_k(
     return params, view if opts["init"] == "tsne" else None, estimate
 
 
+def second_look(
+    estimate: KEstimate | None, method: str, data: torch.Tensor, params: dict[str, Any]
+) -> FeatureLook | None:
+    """The look a fit takes at its learned features, or None: K was given, or a Gaussian
+    mixture's BIC settled it (the features' silhouette would join close components again)."""
+    if estimate is None or estimate.settled:
+        return None
+    return FeatureLook(method, data, params)
+
+
 class FeatureLook:
     """The second look at K, on the learned features after the first round of training.
 
