@@ -379,3 +379,12 @@ def test_a_bic_estimate_round_trips_through_json_and_bad_evidence_is_refused():
         bad["data_map"][field] = value
         with pytest.raises(ValueError, match=message):
             KEstimate.from_json(bad)
+
+
+def test_the_gaussian_look_reads_vectors_left_on_disk(tmp_path):
+    X, _ = _two_close_and_one_far()
+    np.save(tmp_path / "x.npy", X)
+    on_disk = np.load(tmp_path / "x.npy", mmap_mode="r")  # read in batches, never whole
+    model = ClusterGAN("auto", max_clusters=6, **tiny(max_epochs=1, options={"refine": 0}))
+    estimate = model.fit(on_disk).state_.n_clusters_estimate
+    assert estimate.measure == "bic" and model.n_clusters_ == 3

@@ -85,7 +85,7 @@ def decide_k(
     seed = fit_seed(params["random_state"]) if seed is None else seed
     first = seeds_of(seed, params["n_init"])[0][0]
     view = manifold(data, "tsne", first)
-    gaussian = gaussian_look(data, params["max_clusters"], first) if data.ndim == 2 else None
+    gaussian = gaussian_look(data, params["max_clusters"], first) if data.dim() == 2 else None
     if gaussian is not None and gaussian.describes:
         estimate = bic_estimate(gaussian)
     else:
