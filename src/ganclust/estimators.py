@@ -73,11 +73,11 @@ _COMMON_DOC = """
     n_init : int, default=1
         Initialisations to train; the one its refinement's t-SNE maps agree with most (the
         highest mean ``cluster_quality_``) is kept, the stability score breaking ties; no label
-        is used. From 3 runs that do not collapse, the kept run is then trained one
-        refinement-length round more on the runs' consensus (two samples agree as often as runs
-        put them together), which outvotes a merge or split that only some runs make. Runs that
-        collapse lose to runs that do not and take no part in the consensus, and if every run
-        collapses up to 2 more are trained (see ``n_restarts_``).
+        is used. From ``n_init=3``, the kept run is then trained one refinement-length round
+        more on every run's consensus (two samples agree as often as runs put them together),
+        which outvotes a merge or split that only some runs make. Runs that collapse are not
+        kept where one does not, but still vote in the consensus; if every run collapses, up
+        to 2 more are trained (see ``n_restarts_``).
     device : str, default="auto"
         "auto" (CUDA when available), "cpu", "cuda", "cuda:N" or "mps".
     random_state : int, RandomState instance or None, default=None
