@@ -9,11 +9,6 @@ one is the failed fit: docs/benchmarks.md, "A consensus of several fits").
 The tree is built on at most ``max_samples`` samples; every sample is then assigned to the
 consensus cluster it agrees with most, read from how often each cluster's members carry each
 label in each clustering, so the cost beyond the tree is linear in the samples.
-
-A handful of samples that the clusterings scatter differently agree with no one and join the
-tree last, so a cut into K would spend a cluster on them and join two true ones. The tree is
-therefore cut deeper until K clusters hold at least ``MIN_SHARE`` of a fair share (N / K) each;
-the smaller ones are dissolved and their samples assigned like every other sample.
 """
 
 from __future__ import annotations
@@ -24,8 +19,6 @@ from scipy.spatial.distance import pdist
 
 # the average-linkage tree holds at most this many samples (its memory grows with their square)
 MAX_SAMPLES = 4000
-# a cut's cluster under this share of a fair share (N / K) is dissolved (as a collapsed run's)
-MIN_SHARE = 0.1
 
 
 def consensus_labels(
@@ -58,15 +51,14 @@ def consensus_labels(
     if n > max_samples:
         tree_rows = np.sort(np.random.default_rng(seed).choice(n, max_samples, replace=False))
     tree = linkage(pdist(labels[tree_rows], metric="hamming"), method="average")
-    cut = _cut(tree, n_clusters, len(tree_rows))
-    kept = cut >= 0
+    cut = fcluster(tree, n_clusters, criterion="maxclust") - 1
     # agreement of a sample with a consensus cluster: over the clusterings, the share of the
     # cluster's members that carry the sample's label there
     agreement = np.zeros((n, n_clusters))
     for column in labels.T:
         width = int(column.max()) + 1
         share = np.zeros((n_clusters, width))
-        np.add.at(share, (cut[kept], column[tree_rows][kept]), 1.0)
+        np.add.at(share, (cut, column[tree_rows]), 1.0)
         share /= np.maximum(share.sum(axis=1, keepdims=True), 1.0)
         agreement += share[:, column].T
     found = agreement.argmax(axis=1)
@@ -76,24 +68,6 @@ def consensus_labels(
     renumber = np.empty(n_clusters, dtype=np.int64)
     renumber[order] = np.arange(n_clusters)
     return renumber[found]
-
-
-def _cut(tree: np.ndarray, n_clusters: int, n_rows: int) -> np.ndarray:
-    """The tree's rows in ``n_clusters`` clusters of at least ``MIN_SHARE`` of a fair share,
-    from the shallowest cut that has that many, and -1 for the rows of its smaller clusters
-    (the cut into ``n_clusters`` as it is where no cut has that many)."""
-    floor = MIN_SHARE * n_rows / n_clusters
-    for depth in range(n_clusters, n_rows + 1):
-        cut = fcluster(tree, depth, criterion="maxclust") - 1
-        sizes = np.bincount(cut)
-        if np.count_nonzero(sizes >= floor) >= n_clusters:
-            break
-    else:
-        return fcluster(tree, n_clusters, criterion="maxclust") - 1
-    largest = np.lexsort((np.arange(len(sizes)), -sizes))[:n_clusters]
-    renumber = np.full(len(sizes), -1)
-    renumber[largest] = np.arange(n_clusters)
-    return renumber[cut]
 
 
 def _validated(clusterings: list[np.ndarray], n_clusters: int) -> np.ndarray:
