@@ -46,12 +46,12 @@ def with_consensus(
     ``progress(index, epochs)``, where given, makes the round's callback, as it does each run's:
     the round reports its phase and epochs under the kept run's index.
     """
+    if settings.n_init < MIN_RUNS:  # else n_init runs or more were trained
+        return inits
     # every run votes, collapsed ones too: a run that left a cluster nearly empty is not the one
     # to keep, but still says which samples belong together (on imbalanced data the head's
     # smallest clusters fall under the collapse line while the classes are whole)
     runs = inits.runs
-    if settings.n_init < MIN_RUNS or len(runs) < MIN_RUNS:
-        return inits
     callback = progress(inits.best.index, _refine_epochs(settings)) if progress else None
     try:
         best = consensus_run(settings, data, runs, inits.best, inits.selection_seed, callback)
