@@ -168,6 +168,11 @@ def _mnist16_imbalanced(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.nd
     return _mnist16(*_imbalanced(X, y, IMBALANCED_COUNTS[np.random.default_rng(2).permutation(10)]))
 
 
+def _mnist16_imbalanced_reversed(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The reversed stand-in at 16x16: a stand-in to tune small-image imbalance on."""
+    return _mnist16(*_mnist_imbalanced_reversed(X, y))
+
+
 def _mnist_pca50(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """MNIST-10k as 50-D PCA vectors: vector data where image augmentations do not apply."""
     from sklearn.decomposition import PCA
@@ -192,6 +197,7 @@ DERIVED = {
     "mnist-imbalanced-shuffled": _mnist_imbalanced_shuffled,
     # not run while tuning: the check, besides the held-out set, that an imbalance repair holds
     "mnist16-imbalanced": _mnist16_imbalanced,
+    "mnist16-imbalanced-reversed": _mnist16_imbalanced_reversed,
     "mnist-pca50": _mnist_pca50,
 }
 
