@@ -54,3 +54,16 @@ def test_mnist16_imbalanced_is_the_held_out_profile_at_16x16_in_a_third_order():
     # each image is still its own class's (the marked centre survives the resize)
     centre = small[:, 7:9, 7:9].max(axis=(1, 2))
     assert np.corrcoef(centre, labels)[0, 1] > 0.99
+
+
+def test_mnist16_imbalanced_reversed_is_the_reversed_stand_in_resized():
+    y = np.repeat(np.arange(10), 1000)
+    X = np.zeros((10000, 28, 28), np.uint8)
+    X[:, 14, 14] = y * 20
+    small, labels = DERIVED["mnist16-imbalanced-reversed"](X, y)
+    big, big_labels = DERIVED["mnist-imbalanced-reversed"](X, y)
+    assert small.shape == (len(big), 16, 16) and np.array_equal(labels, big_labels)
+    assert np.bincount(labels, minlength=10).tolist() == list(range(100, 1001, 100))
+    # a stand-in to tune on, so not the 16x16 check's class order
+    check = DERIVED["mnist16-imbalanced"](X, y)[1]
+    assert np.bincount(check, minlength=10).tolist() != np.bincount(labels, minlength=10).tolist()
