@@ -170,7 +170,7 @@ def test_options_are_merged_over_the_defaults():
     params = ClusterGAN(3, options={"refine": 0, "loss": "hinge"}).get_params()
     merged = validate(params, "clustergan")
     assert merged["refine"] == 0 and merged["loss"] == "hinge"
-    assert merged["init"] == "tsne" and merged["ema"] == 0.999
+    assert merged["init"] == "auto" and merged["ema"] == 0.999
     assert params["options"] == {"refine": 0, "loss": "hinge"}  # the user's dict is untouched
     assert "loss" not in validate(CatGAN(3).get_params(), "catgan")
 
@@ -181,7 +181,7 @@ def test_the_default_recipe(kind):
     shape = (40, 8, 8) if kind == "images" else (40, 5)
     X = np.random.RandomState(0).rand(*shape)
     settings = _settings(ClusterGAN, X, n_clusters=3)
-    assert settings.init == "tsne" and settings.refine == 1
+    assert settings.init == "auto" and settings.refine == 1
     assert settings.ema == 0.999 and settings.weights.consistency == 1.0
     assert settings.loss == "bce" and settings.n_critic == 1 and settings.learning_rate == 1e-3
     assert settings.betas == (0.5, 0.999)

@@ -142,7 +142,7 @@ def test_progress_off_a_terminal_is_one_line_per_phase_and_epoch(run):
     assert len(epochs) == n_runs * total
     first = [line for line in lines if not line.startswith("ganclust: restart")]
     assert [line for line in first if " epoch " not in line] == [
-        "ganclust: initialisation (tsne pseudo-labels)",
+        "ganclust: initialisation (auto pseudo-labels)",
         "ganclust: training",
         "ganclust: refinement 1/1",
         "ganclust: read-out",

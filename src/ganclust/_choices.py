@@ -7,7 +7,7 @@ parser, and print ``--help``, without importing torch.
 #: network families (``backbone``); see :mod:`ganclust.nets`
 BACKBONES = ("auto", "mlp", "conv", "dcgan")
 #: pseudo-label initialisations (the ``init`` option); see :mod:`ganclust.pseudo_labels`
-INITS = ("tsne", "autoencoder", "kmeans", "random")
+INITS = ("auto", "tsne", "autoencoder", "kmeans", "random")
 #: float types of the training steps (the ``precision`` option); see :mod:`ganclust.training`
 PRECISIONS = ("fp32", "bf16")
 #: how vectors are scaled (the ``feature_scaling`` option); see :mod:`ganclust.preprocess`

@@ -17,11 +17,18 @@ is used only where the mixture fits:
    ``WINDOW_RESTARTS`` restarts each (a mixture stuck in a poor optimum makes the BIC uneven
    from one K to the next), and the lowest BIC decides.
 
-The measurements behind each constant are in docs/method.md ("How many clusters").
+The same test serves a fit at a given K (``init="auto"``, the default): where a K-component
+mixture describes the vectors, :func:`gaussian_read` gives its components as the first
+pseudo-labels instead of the t-SNE map's, since on such data the mixture is the model the map
+only approximates.
+
+The measurements behind each constant are in docs/method.md ("How many clusters", and step 1
+of "What ganclust adds").
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -43,6 +50,9 @@ WINDOW_RESTARTS = 10
 # members a component's spread is read from (a smaller one's variance is mostly noise)
 SPREAD_TOLERANCE = 0.3
 MIN_MEMBERS = 20
+Reduce = Callable[[np.ndarray], np.ndarray]
+# samples labelled at a time by gaussian_read (the data may be rows on disk)
+READ_CHUNK = 65_536
 
 
 @dataclass(frozen=True)
@@ -102,18 +112,12 @@ def gaussian_look(data: torch.Tensor | Rows, max_clusters: int, seed: int) -> Ga
         The candidates run from 2 to ``max_clusters`` or the samples over ``MIN_MEMBERS``,
         whichever is fewer.
     """
-    from sklearn.decomposition import PCA
-
-    rows = np.arange(len(data))
-    if len(rows) > MAX_SAMPLES:
-        rows = np.sort(np.random.default_rng(seed).choice(len(rows), MAX_SAMPLES, replace=False))
+    rows = _subsample(len(data), seed)
     # a component fitted to a handful of points fits them too well: K is at most N / MIN_MEMBERS
     candidates = np.arange(2, min(max_clusters, len(rows) // MIN_MEMBERS) + 1)
     if len(candidates) < 2:
         return None
-    points = take(data, rows).double().numpy()
-    if points.shape[1] > DIMS:
-        points = PCA(DIMS, random_state=seed).fit_transform(points)
+    _, points = _reduced(take(data, rows).double().numpy(), seed)
     best: tuple[float, str, np.ndarray, Any] | None = None
     for covariance in COVARIANCES:
         fits = [_mixture(points, int(k), covariance, SWEEP_RESTARTS, seed) for k in candidates]
@@ -132,6 +136,59 @@ def gaussian_look(data: torch.Tensor | Rows, max_clusters: int, seed: int) -> Ga
     bic = bic.copy()
     bic[np.isin(candidates, near)] = [m.bic(points) / len(points) for m in again]
     return replace(look, n_clusters=int(candidates[int(bic.argmin())]), bic=bic)
+
+
+def gaussian_read(data: torch.Tensor | Rows, n_clusters: int, seed: int) -> np.ndarray | None:
+    """Every sample's component in a K-component Gaussian mixture, where that mixture describes
+    the vectors.
+
+    Parameters
+    ----------
+    data : torch.Tensor or ganclust.rows.Rows
+        The preprocessed vectors (N, D); read in chunks.
+    n_clusters : int
+        K.
+    seed : int
+        Seed of the subsample, the PCA and the mixtures.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        (N,) component ids: those of the mixture (diagonal or full covariances, the lower BIC,
+        ``WINDOW_RESTARTS`` restarts) fitted on at most ``MAX_SAMPLES`` of the vectors after PCA
+        to at most ``DIMS`` dimensions. None where its spread (see :func:`mahalanobis_spread`)
+        is more than ``SPREAD_TOLERANCE`` from a Gaussian's, or where the samples are fewer
+        than ``MIN_MEMBERS`` a component.
+    """
+    rows = _subsample(len(data), seed)
+    if len(rows) < n_clusters * MIN_MEMBERS:
+        return None
+    reduce, points = _reduced(take(data, rows).double().numpy(), seed)
+    fits = [_mixture(points, n_clusters, c, WINDOW_RESTARTS, seed) for c in COVARIANCES]
+    mixture = min(fits, key=lambda fit: fit.bic(points))
+    if abs(mahalanobis_spread(mixture, points) - 1.0) > SPREAD_TOLERANCE:
+        return None
+    labels = np.empty(len(data), dtype=np.int64)
+    for start in range(0, len(data), READ_CHUNK):
+        chunk = take(data, np.arange(start, min(start + READ_CHUNK, len(data))))
+        labels[start : start + len(chunk)] = mixture.predict(reduce(chunk.double().numpy()))
+    return labels
+
+
+def _subsample(n: int, seed: int) -> np.ndarray:
+    if n <= MAX_SAMPLES:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, MAX_SAMPLES, replace=False))
+
+
+def _reduced(points: np.ndarray, seed: int) -> tuple[Reduce, np.ndarray]:
+    """PCA to at most ``DIMS`` dimensions, fitted on ``points``: the map and ``points`` mapped."""
+    from sklearn.decomposition import PCA
+
+    if points.shape[1] <= DIMS:
+        return (lambda x: x), points
+    pca = PCA(DIMS, random_state=seed).fit(points)
+    return pca.transform, pca.transform(points)
 
 
 def _mixture(points: np.ndarray, k: int, covariance: str, restarts: int, seed: int) -> Any:

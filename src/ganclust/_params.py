@@ -175,7 +175,8 @@ OPTIONS: dict[str, Rule] = {
     "init": Rule(
         "choice",
         "pseudo-labels the head starts from: t-SNE + GMM of the data (tsne) or of an "
-        "autoencoder's code (autoencoder), k-means, or none (random)",
+        "autoencoder's code (autoencoder), k-means, or none (random); auto: on vectors that "
+        "a K-component Gaussian mixture describes, that mixture, else tsne",
         choices=INITS,
     ),
     "init_weight": _real("weight of the pseudo-labels' cross-entropy"),
@@ -212,7 +213,7 @@ OPTIONS: dict[str, Rule] = {
 
 DEFAULT_OPTIONS: dict[str, Any] = {
     "feature_scaling": "auto",
-    "init": "tsne",
+    "init": "auto",
     "init_weight": 20.0,
     "refine": 1,
     "ema": 0.999,

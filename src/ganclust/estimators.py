@@ -87,10 +87,11 @@ _COMMON_DOC = """
 
 OPTIONS_DOC = """Research options (``options={...}``) and their defaults under the "default" recipe:
 
-- ``init`` ("tsne"): pseudo-labels the clustering head starts from: "tsne" (t-SNE + Gaussian
-  mixture of the data), "autoencoder" (the same of a briefly trained autoencoder's code: better
-  on some wide vectors, worse on others; see docs/benchmarks.md), "kmeans" (faster, weaker) or
-  "random" (none, as the papers).
+- ``init`` ("auto"): pseudo-labels the clustering head starts from: "tsne" (t-SNE + Gaussian
+  mixture of the data), "auto" (on vectors that a K-component Gaussian mixture describes, that
+  mixture's components; everywhere else "tsne"), "autoencoder" (the same of a briefly trained
+  autoencoder's code: better on some wide vectors, worse on others; see docs/benchmarks.md),
+  "kmeans" (faster, weaker) or "random" (none, as the papers).
 - ``init_weight`` (20.0): weight of the pseudo-labels' cross-entropy.
 - ``refine`` (1): rounds of refinement, each redoing the pseudo-labels on the learned features and
   training a third of ``max_epochs`` more.

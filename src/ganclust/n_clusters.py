@@ -95,7 +95,7 @@ def decide_k(
     estimate = dataclasses.replace(estimate, seconds=round(time.perf_counter() - started, 3))
     k = distributed.agreed(estimate.n_clusters)  # under torchrun, rank 0's estimate decides
     params = {**params, "n_clusters": k, "random_state": seed}
-    return params, view if opts["init"] == "tsne" else None, estimate
+    return params, view if opts["init"] in ("auto", "tsne") else None, estimate
 
 
 def second_look(

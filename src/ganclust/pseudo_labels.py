@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from ._choices import INITS  # noqa: F401 (re-exported)
+from ._gaussian_look import gaussian_read
 from ._map_pieces import read_map
 from .rows import take
 
@@ -87,9 +88,9 @@ def manifold(
     ----------
     x : torch.Tensor or ganclust.rows.Rows
         Preprocessed training data (N, ...).
-    init : {"tsne", "autoencoder", "kmeans"}
-        "tsne" maps the samples with t-SNE (below ``MIN_TSNE_SAMPLES``, k-means' PCA values are
-        kept instead); "autoencoder" maps an autoencoder's code of them instead (see
+    init : {"auto", "tsne", "autoencoder", "kmeans"}
+        "tsne" (and "auto") maps the samples with t-SNE (below ``MIN_TSNE_SAMPLES``, k-means'
+        PCA values are kept instead); "autoencoder" maps an autoencoder's code of them instead (see
         :mod:`ganclust._autoencoder`); "kmeans" keeps the PCA values.
     seed : int
         Seed of the subsample, PCA and t-SNE.
@@ -132,8 +133,10 @@ def pseudo_labels(
         Preprocessed training data (N, ...).
     n_clusters : int
         K.
-    init : {"tsne", "autoencoder", "kmeans", "random"}
-        "tsne": t-SNE + Gaussian mixture (k-means below 100 samples); "autoencoder": the same
+    init : {"auto", "tsne", "autoencoder", "kmeans", "random"}
+        "tsne": t-SNE + Gaussian mixture (k-means below 100 samples); "auto": on vectors that
+        a K-component Gaussian mixture describes, its components
+        (:func:`ganclust._gaussian_look.gaussian_read`), else "tsne"; "autoencoder": the same
         read-out of an autoencoder's code; "kmeans": k-means on the PCA-reduced data (fast,
         weaker); "random": no pseudo-labels (the published methods).
     seed : int
@@ -153,6 +156,10 @@ def pseudo_labels(
     """
     if init == "random":
         return None
+    if init == "auto" and x.dim() == 2:
+        read = gaussian_read(x, n_clusters, seed)
+        if read is not None:
+            return torch.from_numpy(read)
     if view is None:
         view = manifold(x, init, seed)
     labels = np.full(len(x), -1, dtype=np.int64)
