@@ -53,7 +53,8 @@ def merge(
     dict
         One payload: a provenance list, the largest seed count and the pooled rows. The
         provenance names only the parts that some kept run came from: a part whose rows were all
-        replaced or filtered out is dropped, and each run records its part (``parts``).
+        replaced or filtered out is dropped, and each run records its parts (``parts``: their
+        positions in the provenance list).
     """
     pooled: dict[tuple[str, str], dict] = {}
     # every part seen, by its key; only those that a kept run came from are written
@@ -71,7 +72,7 @@ def merge(
             key = (row["dataset"], row["method"])
             # a run remembers the part it came from; a run of a file merged before runs were
             # tagged may have come from any of that file's parts
-            tagged = [{**run, "parts": run.get("parts") or keys} for run in row["runs"]]
+            tagged = [{**run, "parts": _keys_of(run, keys)} for run in row["runs"]]
             row = {**row, "runs": tagged}
             if key not in pooled or replace:
                 pooled[key] = row
@@ -95,7 +96,23 @@ def merge(
     seeds = max(len(row["runs"]) for row in rows)
     used = {key for row in rows for run in row["runs"] for key in run["parts"]}
     provenance = [part for key, part in known.items() if key in used]
+    _number_parts(rows, provenance)
     return {"provenance": provenance, "seeds": seeds, "rows": rows}
+
+
+def _number_parts(rows: list[dict], provenance: list[dict]) -> None:
+    """Write each run's parts as positions in ``provenance``: a key repeats the part's whole
+    command, and a run of an untagged file names every part of it."""
+    position = {_part_key(part): i for i, part in enumerate(provenance)}
+    for row in rows:
+        for run in row["runs"]:
+            run["parts"] = sorted(position[key] for key in run["parts"])
+
+
+def _keys_of(run: dict, keys: list[str]) -> list[str]:
+    """The keys of the parts ``run`` came from: its ``parts`` (positions in its file's
+    provenance, or keys as written before positions were), else every part of its file."""
+    return [keys[tag] if isinstance(tag, int) else tag for tag in run.get("parts") or []] or keys
 
 
 def _part_key(part: dict) -> str:

@@ -7,7 +7,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
-from merge_results import merge  # noqa: E402
+from merge_results import _part_key, merge  # noqa: E402
 
 
 def _run(seed, acc):
@@ -81,7 +81,15 @@ def test_merge_with_replace_drops_the_provenance_of_parts_no_row_comes_from():
     second = merge([first, _part("c", "kmeans", [_run(0, 0.9)])], replace=True)
     assert [p["commit"] for p in second["provenance"]] == ["b", "c"]
     runs = {r["method"]: r["runs"] for r in second["rows"]}
-    assert runs["kmeans"][0]["parts"] == ["c  "] and runs["gmm"][0]["parts"] == ["b  "]
+    assert runs["kmeans"][0]["parts"] == [1] and runs["gmm"][0]["parts"] == [0]  # c, b
+    # merged again, a file keeps its size: positions map back to the same parts
+    again = merge([second])
+    assert again["provenance"] == second["provenance"] and again["rows"] == second["rows"]
+    # runs written with the parts' keys (before positions) still name their part
+    for row in second["rows"]:
+        for run in row["runs"]:
+            run["parts"] = [_part_key(second["provenance"][i]) for i in run["parts"]]
+    assert merge([second])["rows"] == again["rows"]
     # a part filtered out entirely is not named either
     assert [p["commit"] for p in merge([old, other], methods=["gmm"])["provenance"]] == ["b"]
 
