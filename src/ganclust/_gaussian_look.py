@@ -187,8 +187,9 @@ def _reduced(points: np.ndarray, seed: int) -> tuple[Reduce, np.ndarray]:
 
     if points.shape[1] <= DIMS:
         return (lambda x: x), points
-    pca = PCA(DIMS, random_state=seed).fit(points)
-    return pca.transform, pca.transform(points)
+    pca = PCA(DIMS, random_state=seed)
+    reduced = pca.fit_transform(points)  # as the look computed it before gaussian_read shared it
+    return pca.transform, reduced
 
 
 def _mixture(points: np.ndarray, k: int, covariance: str, restarts: int, seed: int) -> Any:
