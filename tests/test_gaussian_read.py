@@ -95,3 +95,12 @@ def test_a_default_fit_of_overlapping_gaussians_learns_the_mixtures_partition(mo
     assert model.settings_.init == "auto"
     assert evaluate(y, model.labels_)["acc"] >= 0.95
     assert evaluate(y, model.predict(X + 0.01))["acc"] >= 0.95
+
+
+def test_n_clusters_auto_draws_no_map_where_a_mixture_describes_the_vectors(monkeypatch):
+    X, y = _overlapping()
+    _no_map(monkeypatch)  # neither the look for K nor the first round reads a map
+    model = ClusterGAN("auto", max_clusters=6, **tiny(max_epochs=3, options={"refine": 0}))
+    model.fit(X)
+    assert model.n_clusters_ == 4 and model.state_.n_clusters_estimate.measure == "bic"
+    assert evaluate(y, model.labels_)["acc"] >= 0.9

@@ -81,7 +81,7 @@ class GaussianFit:
     @property
     def describes(self) -> bool:
         """Whether the mixture describes the data, so that its BIC decides K."""
-        return bool(abs(self.spread - 1.0) <= SPREAD_TOLERANCE)
+        return describes(self.spread)
 
     def to_json(self) -> dict[str, Any]:
         """The look as plain JSON values (the data look's ``gaussian``)."""
@@ -166,7 +166,7 @@ def gaussian_read(data: torch.Tensor | Rows, n_clusters: int, seed: int) -> np.n
     reduce, points = _reduced(take(data, rows).double().numpy(), seed)
     fits = [_mixture(points, n_clusters, c, WINDOW_RESTARTS, seed) for c in COVARIANCES]
     mixture = min(fits, key=lambda fit: fit.bic(points))
-    if abs(mahalanobis_spread(mixture, points) - 1.0) > SPREAD_TOLERANCE:
+    if not describes(mahalanobis_spread(mixture, points)):
         return None
     labels = np.empty(len(data), dtype=np.int64)
     for start in range(0, len(data), READ_CHUNK):
@@ -197,6 +197,12 @@ def _mixture(points: np.ndarray, k: int, covariance: str, restarts: int, seed: i
 
     mixture = GaussianMixture(k, covariance_type=covariance, n_init=restarts, random_state=seed)
     return mixture.fit(points)
+
+
+def describes(spread: float) -> bool:
+    """Whether a mixture whose Mahalanobis spread is ``spread`` describes the data: within
+    ``SPREAD_TOLERANCE`` of a Gaussian's 1."""
+    return bool(abs(spread - 1.0) <= SPREAD_TOLERANCE)
 
 
 def mahalanobis_spread(mixture: Any, points: np.ndarray) -> float:

@@ -84,11 +84,12 @@ def decide_k(
     seed = CheckpointStore(folder, {}).saved_seed() if resumed else None
     seed = fit_seed(params["random_state"]) if seed is None else seed
     first = seeds_of(seed, params["n_init"])[0][0]
-    view = manifold(data, "tsne", first)
     gaussian = gaussian_look(data, params["max_clusters"], first) if data.dim() == 2 else None
     if gaussian is not None and gaussian.describes:
-        estimate = bic_estimate(gaussian)
+        # no map is read for K; the first round draws one only if its read-out needs it
+        view, estimate = None, bic_estimate(gaussian)
     else:
+        view = manifold(data, "tsne", first)
         estimate = estimate_n_clusters(view, params["max_clusters"], first)
         if gaussian is not None:
             estimate = dataclasses.replace(estimate, gaussian=gaussian.to_json())
