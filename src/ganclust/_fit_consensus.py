@@ -48,13 +48,12 @@ def with_consensus(
     """
     if settings.n_init < MIN_RUNS:  # else n_init runs or more were trained
         return inits
-    # every run votes, collapsed ones too: a run that left a cluster nearly empty is not the one
-    # to keep, but still says which samples belong together (on imbalanced data the head's
-    # smallest clusters fall under the collapse line while the classes are whole)
-    runs = inits.runs
     callback = progress(inits.best.index, _refine_epochs(settings)) if progress else None
     try:
-        best = consensus_run(settings, data, runs, inits.best, inits.selection_seed, callback)
+        # every run votes, collapsed ones too: a run that left a cluster nearly empty is not the one
+        # to keep, but still says which samples belong together (on imbalanced data the head's
+        # smallest clusters fall under the collapse line while the classes are whole)
+        best = consensus_run(settings, data, inits.runs, inits.best, inits.selection_seed, callback)
     finally:
         if callback is not None and hasattr(callback, "close"):
             callback.close()
