@@ -20,8 +20,8 @@ from ._resume import CHECKPOINT_SECONDS, CheckpointStore, Current, DoneRun, Prog
 from ._settings import Settings, run_seeds
 from .inference import batched, cluster_logits, cluster_proba
 from .methods import METHODS
-from .pseudo_labels import Manifold, pseudo_labels, refined_pseudo_labels, refinement_rows
-from .rows import subset
+from .pseudo_labels import Manifold, pseudo_labels, refined_pseudo_labels
+from .rows import refinement_rows, subset
 from .selection import stability_score
 from .training import Callback, TrainConfig, TrainResult, train
 
@@ -319,7 +319,7 @@ def cluster_quality(votes: torch.Tensor | None, proba: torch.Tensor) -> np.ndarr
     cluster the trained run gives it, averaged over each cluster's samples: 1 when every map
     agrees on every sample, lower where the maps disagree with each other (a map that merged
     this cluster with another, or split it) or with the run. Samples the refinement did not
-    read (NaN votes: see :func:`ganclust.pseudo_labels.refinement_rows`) are left out. NaN for
+    read (NaN votes: see :func:`ganclust.rows.refinement_rows`) are left out. NaN for
     an empty cluster, and for every cluster without refinement (``votes`` None).
     """
     k = proba.shape[1]

@@ -19,6 +19,8 @@ MAX_SHIFT = 0.14
 # MNIST-10k, half the largest shift beat a quarter of it, and rotations or scalings added nothing
 # (docs/benchmarks.md)
 READ_OUT_SHIFT = MAX_SHIFT / 2
+# largest random rotation, in degrees
+MAX_ROTATION = 12.0
 
 
 def augment(x: torch.Tensor, generator: torch.Generator, strength: float = 1.0) -> torch.Tensor:
@@ -53,7 +55,7 @@ def _warp_images(x: torch.Tensor, generator: torch.Generator, strength: float) -
     def uniform(low: float, high: float) -> torch.Tensor:
         return torch.rand(n, generator=generator) * (high - low) + low
 
-    angle = uniform(-12, 12) * (strength * math.pi / 180)
+    angle = uniform(-MAX_ROTATION, MAX_ROTATION) * (strength * math.pi / 180)
     scale = 1 + uniform(-0.1, 0.1) * strength
     shift_x = uniform(-MAX_SHIFT, MAX_SHIFT) * strength
     shift_y = uniform(-MAX_SHIFT, MAX_SHIFT) * strength

@@ -89,7 +89,8 @@ def decide_k(
         # no map is read for K; the first round draws one only if its read-out needs it
         view, estimate = None, bic_estimate(gaussian)
     else:
-        view = manifold(data, "tsne", first)
+        # the map the first round reads, so that the look costs no second t-SNE
+        view = manifold(data, opts["init"] if opts["init"] in ("auto", "tsne") else "tsne", first)
         estimate = estimate_n_clusters(view, params["max_clusters"], first)
         if gaussian is not None:
             estimate = dataclasses.replace(estimate, gaussian=gaussian.to_json())

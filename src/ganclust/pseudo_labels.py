@@ -1,12 +1,12 @@
 """The manifold read-out that initialises the clustering head (``init="tsne"``).
 
 The training data is reduced with PCA to at most 50 dimensions, embedded in 2-D with
-scikit-learn's t-SNE, and clustered there with a K-component Gaussian mixture. The samples
-become pseudo-labels (on images, only those whose mixture posterior is confident; on vectors,
-all of them) that the clustering head is trained to predict (on augmented views) alongside the
-GAN and the regulariser, so the head starts from the data's neighbourhood structure instead of
-from random weights and then generalises it to new samples.
-No label is used: this is the unsupervised t-SNE + GMM pipeline, distilled into the network.
+scikit-learn's t-SNE (``init="auto"``: on images, by distances that ignore small rotations), and
+clustered there with a K-component Gaussian mixture. The samples become pseudo-labels (on
+images, only those whose mixture posterior is confident; on vectors, all of them) that the
+clustering head is trained to predict (on augmented views) alongside the GAN and the
+regulariser: the head starts from the data's neighbourhood structure, not from random weights,
+and generalises it to new samples. No label is used.
 """
 
 from __future__ import annotations
@@ -19,19 +19,16 @@ import torch
 from ._choices import INITS  # noqa: F401 (re-exported)
 from ._gaussian_look import gaussian_read
 from ._map_pieces import read_map
+from ._rotation_map import rotation_embed, uses_rotations
 from .rows import take
 
 # t-SNE is fitted on at most this many samples; the rest of the data gets no pseudo-label
 MAX_MANIFOLD_SAMPLES = 12_000
-# a refinement round reads the learned features of at most this many samples (refinement_rows)
-REFINE_SAMPLES = 65_536
 # on images, samples whose mixture posterior is below this get no pseudo-label: the network,
-# taught by augmentations, extrapolates to them better than the map reads them. Vectors, and the
-# map of an autoencoder's code, have no augmentation to teach that, and there the map's own
-# clusters are more accurate than what the network extrapolates from the confident samples, so
-# every sample read is labelled (MIN_CONFIDENCE_ALL). MNIST-10k as PCA-50 vectors, seeds 0-1:
-# 0.9133 and 0.9168 ACC against 0.9062 and 0.9083; with init="autoencoder" 0.942 and 0.938
-# against 0.938 and 0.930 (docs/benchmarks.md)
+# taught by augmentations, extrapolates to them better than the map reads them. Vectors, and an
+# autoencoder's code, have no augmentation to teach that; there the map's clusters beat the
+# network's extrapolation, so every sample read is labelled (MIN_CONFIDENCE_ALL; MNIST-10k as
+# PCA-50 vectors 0.9133 and 0.9168 against 0.9062 and 0.9083, docs/benchmarks.md)
 MIN_CONFIDENCE = 0.9
 MIN_CONFIDENCE_ALL = 0.0
 # restarts of the mixture on the t-SNE map
@@ -89,9 +86,10 @@ def manifold(
     x : torch.Tensor or ganclust.rows.Rows
         Preprocessed training data (N, ...).
     init : {"auto", "tsne", "autoencoder", "kmeans"}
-        "tsne" (and "auto") maps the samples with t-SNE (below ``MIN_TSNE_SAMPLES``, k-means'
-        PCA values are kept instead); "autoencoder" maps an autoencoder's code of them instead (see
-        :mod:`ganclust._autoencoder`); "kmeans" keeps the PCA values.
+        "tsne" maps the samples with t-SNE (below ``MIN_TSNE_SAMPLES``, k-means' PCA values
+        are kept instead); "auto" too, by distances that ignore small rotations on images of
+        16 pixels a side or more (:mod:`ganclust._rotation_map`); "autoencoder" maps an
+        autoencoder's code (:mod:`ganclust._autoencoder`); "kmeans" keeps the PCA values.
     seed : int
         Seed of the subsample, PCA and t-SNE.
     max_samples, iterations : int
@@ -105,15 +103,20 @@ def manifold(
     if len(x) > max_samples:
         chosen = np.sort(rng.choice(len(x), max_samples, replace=False))
     # only the subsample is read: the data may be rows on disk (ganclust.rows)
-    reduced = take(x, chosen).flatten(1).double().numpy()
+    samples = take(x, chosen)
+    reduced = samples.flatten(1).double().numpy()
     if init == "autoencoder" and len(reduced) >= MIN_TSNE_SAMPLES:
         from ._autoencoder import autoencoder_code
 
         reduced = autoencoder_code(reduced, seed)
+    pca = None
     if reduced.shape[1] > 50 and len(reduced) > 50:
-        reduced = PCA(50, random_state=seed).fit_transform(reduced)
+        pca = PCA(50, random_state=seed)
+        reduced = pca.fit_transform(reduced)
     if init == "kmeans" or len(reduced) < MIN_TSNE_SAMPLES:
         return Manifold(chosen, reduced, is_map=False)
+    if init == "auto" and uses_rotations(samples):
+        return Manifold(chosen, rotation_embed(samples, pca, reduced, seed, iterations), True)
     return Manifold(chosen, embed(reduced, seed, iterations), is_map=True)
 
 
@@ -136,7 +139,8 @@ def pseudo_labels(
     init : {"auto", "tsne", "autoencoder", "kmeans", "random"}
         "tsne": t-SNE + Gaussian mixture (k-means below 100 samples); "auto": on vectors that
         a K-component Gaussian mixture describes, its components
-        (:func:`ganclust._gaussian_look.gaussian_read`), else "tsne"; "autoencoder": the same
+        (:func:`ganclust._gaussian_look.gaussian_read`), else "tsne", on images of 16 pixels a
+        side or more by distances that ignore small rotations; "autoencoder": the same
         read-out of an autoencoder's code; "kmeans": k-means on the PCA-reduced data (fast,
         weaker); "random": no pseudo-labels (the published methods).
     seed : int
@@ -336,19 +340,6 @@ def _matching(labels: np.ndarray, reference: np.ndarray, n_clusters: int) -> np.
     renumber = np.empty(n_clusters, dtype=np.int64)
     renumber[rows] = cols
     return renumber
-
-
-def refinement_rows(n_samples: int, seed: int) -> np.ndarray | None:
-    """The samples a refinement round reads: all (None), or ``REFINE_SAMPLES`` drawn.
-
-    Reading a bounded subsample keeps a memory-mapped set's refinement in bounded memory; the
-    samples left out train that round without a pseudo-label, as the first round's do beyond
-    ``MAX_MANIFOLD_SAMPLES``.
-    """
-    if n_samples <= REFINE_SAMPLES:
-        return None
-    rng = np.random.default_rng([seed, n_samples])
-    return np.sort(rng.choice(n_samples, REFINE_SAMPLES, replace=False))
 
 
 def standardised(features: torch.Tensor) -> torch.Tensor:

@@ -25,6 +25,8 @@ from .preprocess import Preprocessor, is_array_like
 
 # rows read at once by split() and digest() when no batch size is given
 BLOCK_ROWS = 4096
+# a refinement round reads the learned features of at most this many samples (refinement_rows)
+REFINE_SAMPLES = 65_536
 
 
 def _memmap_of(X: Any) -> np.memmap | None:
@@ -273,3 +275,16 @@ def take(data: torch.Tensor | Rows, index: np.ndarray) -> torch.Tensor:
     if isinstance(data, Rows):
         return data.to("cpu")[index]
     return data.detach().cpu()[torch.from_numpy(np.asarray(index, dtype=np.int64))]
+
+
+def refinement_rows(n_samples: int, seed: int) -> np.ndarray | None:
+    """The samples a refinement round reads: all (None), or ``REFINE_SAMPLES`` drawn.
+
+    Reading a bounded subsample keeps a memory-mapped set's refinement in bounded memory; the
+    samples left out train that round without a pseudo-label, as the first round's do beyond
+    ``ganclust.pseudo_labels.MAX_MANIFOLD_SAMPLES``.
+    """
+    if n_samples <= REFINE_SAMPLES:
+        return None
+    rng = np.random.default_rng([seed, n_samples])
+    return np.sort(rng.choice(n_samples, REFINE_SAMPLES, replace=False))
