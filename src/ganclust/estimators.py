@@ -89,8 +89,9 @@ OPTIONS_DOC = """Research options (``options={...}``) and their defaults under t
 
 - ``init`` ("auto"): pseudo-labels the clustering head starts from: "tsne" (t-SNE + Gaussian
   mixture of the data), "auto" (on vectors that a K-component Gaussian mixture describes, that
-  mixture's components; everywhere else "tsne"), "autoencoder" (the same of a briefly trained
-  autoencoder's code: better on some wide vectors, worse on others; see docs/benchmarks.md),
+  mixture's components; on images of 16 pixels a side or more, "tsne" by distances that ignore
+  rotations of up to 12 degrees; everywhere else "tsne"), "autoencoder" (the same of a briefly
+  trained autoencoder's code: better on some wide vectors, worse on others; docs/benchmarks.md),
   "kmeans" (faster, weaker) or "random" (none, as the papers).
 - ``init_weight`` (20.0): weight of the pseudo-labels' cross-entropy.
 - ``refine`` (1): rounds of refinement, each redoing the pseudo-labels on the learned features and
