@@ -87,10 +87,10 @@ def test_no_step_of_a_fit_reads_the_whole_memory_mapped_set(tmp_path, monkeypatc
 
 
 def test_a_refinement_round_reads_a_bounded_subsample(tmp_path, monkeypatch):
-    from ganclust import _fit, pseudo_labels
+    from ganclust import _fit, rows
 
     X = make_blobs(240, n_features=6, centers=3, random_state=0)[0].astype(np.float32)
-    monkeypatch.setattr(pseudo_labels, "REFINE_SAMPLES", 150)
+    monkeypatch.setattr(rows, "REFINE_SAMPLES", 150)
     rounds = []
     round_pseudo = _fit._round_pseudo
 
