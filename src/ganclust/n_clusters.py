@@ -6,9 +6,10 @@ the smallest K whose mean silhouette is within one standard error of the differe
 best one (a "one standard error" rule, as the gap statistic's), so that a cluster split into
 two styles of one class, which adds a little silhouette within the noise, is not followed.
 
-1. **The data's map**: the map the first pseudo-labels come from
-   (:func:`ganclust.pseudo_labels.manifold`). The first round reads the same map, so this look
-   costs the k-means fits and no second t-SNE.
+1. **The data's map**: the pixel t-SNE map (:func:`ganclust.pseudo_labels.manifold`). The
+   first round reads the same map, so this look costs the k-means fits and no second t-SNE;
+   but with ``init="auto"`` on images of 16 pixels a side or more, the first round draws its own
+   map under rotations (:mod:`ganclust._rotation_map`).
 2. **The learned features' map**, once the first round of the fit at that K is trained (before
    refinement): the features separate the classes better than the data (on MNIST's digits 0-4
    the data's map says 6, the features of the fit at 6 say 5). If the second look names another
