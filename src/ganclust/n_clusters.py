@@ -7,9 +7,9 @@ best one (a "one standard error" rule, as the gap statistic's), so that a cluste
 two styles of one class, which adds a little silhouette within the noise, is not followed.
 
 1. **The data's map**: the pixel t-SNE map (:func:`ganclust.pseudo_labels.manifold`). The
-   first round reads the same map, so this look costs the k-means fits and no second t-SNE;
-   but with ``init="auto"`` on images of 16 pixels a side or more, the first round draws its own
-   map under rotations (:mod:`ganclust._rotation_map`).
+   first round reads the same map, so this look costs the k-means fits and no second t-SNE.
+   On images of 16 pixels a side or more, "auto" fits therefore do not read the map under
+   rotations that ``init="auto"`` draws for a given K (:mod:`ganclust._rotation_map`).
 2. **The learned features' map**, once the first round of the fit at that K is trained (before
    refinement): the features separate the classes better than the data (on MNIST's digits 0-4
    the data's map says 6, the features of the fit at 6 say 5). If the second look names another
@@ -35,7 +35,6 @@ from . import distributed
 from ._gaussian_look import GaussianFit, gaussian_look
 from ._k_estimate import KEstimate
 from ._rotation_links import joined, rotation_links
-from ._rotation_map import uses_rotations
 from .pseudo_labels import (
     CONSENSUS_ITERATIONS,
     CONSENSUS_SAMPLES,
@@ -98,11 +97,11 @@ def decide_k(
     estimate = dataclasses.replace(estimate, seconds=round(time.perf_counter() - started, 3))
     k = distributed.agreed(estimate.n_clusters)  # under torchrun, rank 0's estimate decides
     params = {**params, "n_clusters": k, "random_state": seed}
-    # the first round reads the same map, but for "auto" on images, whose map it draws under
-    # rotations: the look keeps the pixel map, on which its criterion was designed, since the
-    # rotation map's look said 8-9 of 10 on most MNIST seeds (docs/benchmarks.md)
-    same = opts["init"] == "tsne" or (opts["init"] == "auto" and not uses_rotations(data))
-    return params, view if same else None, estimate
+    # the first round reads the map the look read, the pixel map, even where init="auto" would
+    # draw its map under rotations: on images the look and its rotation test are built on the
+    # pixel map's islands, and MNIST's digits 0-4 said 6 for 5 on both seeds measured where the
+    # first round read the rotation map instead (docs/benchmarks.md)
+    return params, view if opts["init"] in ("auto", "tsne") else None, estimate
 
 
 def second_look(
