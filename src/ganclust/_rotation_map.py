@@ -21,7 +21,8 @@ import torch
 from .augment import MAX_ROTATION, rotated
 
 # on smaller images a rotation's interpolation blurs more than the rotation moves strokes:
-# sklearn's 8x8 digits lost 0.06-0.09 of their first read-out at 6-12 degrees (docs/benchmarks.md)
+# sklearn's 8x8 digits lost 0.05-0.13 of their first read-out at 6 or 12 degrees, up to 0.01 at 3
+# (docs/benchmarks.md)
 MIN_SIDE = 16
 # images rotated and reduced at a time, so that large images take bounded memory
 CHUNK = 1024
