@@ -252,6 +252,9 @@ def main() -> None:
     parser.add_argument(
         "--seeds-of", nargs="*", default=[], help="NAME=N: fewer (or more) seeds for one set"
     )
+    parser.add_argument(
+        "--first-seed", type=int, default=0, help="seeds run are first-seed .. first-seed+seeds-1"
+    )
     parser.add_argument("--estimate-only", action="store_true", help="estimate K; train nothing")
     parser.add_argument("--out", default=None)
     parser.add_argument(
@@ -273,7 +276,8 @@ def main() -> None:
     seeds_of = {name: int(n) for name, n in (item.split("=") for item in args.seeds_of)}
     for name in args.datasets:
         runs = []
-        for seed in range(seeds_of.get(name, args.seeds)):
+        count = seeds_of.get(name, args.seeds)
+        for seed in range(args.first_seed, args.first_seed + count):
             run = one_run(name, seed, args.estimate_only)
             if run is None:
                 break

@@ -121,21 +121,62 @@ def test_tsne_by_name_and_small_images_keep_the_pixel_map(monkeypatch, side):
 
 
 @pytest.mark.parametrize(("side", "init"), [(16, "auto"), (16, "tsne"), (8, "auto")])
-def test_n_clusters_auto_looks_at_the_pixel_map_and_its_first_round_reads_it(
+def test_n_clusters_auto_hands_its_first_round_the_map_a_fit_at_that_k_reads(
     monkeypatch, side, init
 ):
     from ganclust import ClusterGAN
+    from ganclust._settings import seeds_of
     from ganclust.n_clusters import decide_k
 
-    def refuse(*args, **kwargs):
-        raise AssertionError("a rotation map was drawn")
+    calls = []
+    real = rotation_map.rotation_embed
 
-    monkeypatch.setattr(pseudo, "rotation_embed", refuse)
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pseudo, "rotation_embed", counted)
     images = torch.cat([_strokes(60, side), _rings(60, side)])
     params = ClusterGAN("auto", max_clusters=4, random_state=0, options={"init": init}).get_params()
     params, view, estimate = decide_k(params, "clustergan", images)
     assert estimate is not None and params["n_clusters"] == estimate.n_clusters
-    # the first round is handed the pixel map, so it draws no map of its own
+    # one map under rotations, drawn where init="auto" reads one (images of 16 pixels or more)
+    assert len(calls) == (side >= 16 and init == "auto")
+    # the first round is handed the map that a fit at that K draws, so it draws none itself
+    calls.clear()
     assert view is not None and view.is_map
+    fixed = pseudo.manifold(images, init, seeds_of(0, 1)[0][0])
+    assert np.array_equal(view.points, fixed.points)
     first = pseudo.pseudo_labels(images, params["n_clusters"], init, 0, view=view)
     assert (first >= 0).any()
+
+
+def _two_slants_and_rings() -> torch.Tensor:
+    strokes, _ = _slanted_strokes(300)
+    return torch.cat([strokes, _rings(150)])
+
+
+@pytest.mark.parametrize(("init", "expected"), [("tsne", 3), ("auto", 2)])
+def test_n_clusters_auto_joins_one_class_that_the_pixel_map_draws_at_two_slants(init, expected):
+    from ganclust import ClusterGAN
+    from ganclust._rotation_links import MAP_LINK_SHARE
+    from ganclust.n_clusters import decide_k
+
+    params = ClusterGAN("auto", max_clusters=6, random_state=0, options={"init": init}).get_params()
+    params, _, estimate = decide_k(params, "clustergan", _two_slants_and_rings())
+    # the pixel map's silhouette counts the slants apart; the map under rotations joins them
+    assert params["n_clusters"] == estimate.n_clusters == expected
+    joined = [share for _, _, share in estimate.linked]
+    assert len(joined) == (init == "auto") and all(share > MAP_LINK_SHARE for share in joined)
+    assert estimate.to_json()["data_map"]["linked"] == [list(pair) for pair in estimate.linked]
+
+
+def test_map_links_are_high_between_halves_of_one_island_and_zero_between_islands():
+    from ganclust._rotation_links import map_links
+
+    rng = np.random.default_rng(0)
+    points = np.concatenate([rng.normal(0, 1, (200, 2)), rng.normal(30, 1, (100, 2))])
+    labels = np.concatenate([(points[:200, 0] > 0).astype(int), np.full(100, 2)])
+    links = map_links(labels, points, 3)
+    assert np.allclose(links, links.T) and np.all(np.diag(links) == 0)
+    assert links[0, 1] > 0.1 and links[0, 2] == links[1, 2] == 0.0

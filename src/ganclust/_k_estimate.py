@@ -16,7 +16,7 @@ from ._gaussian_look import COVARIANCES
 CRITERION = (
     "on vectors that a Gaussian mixture describes, the lowest BIC of the mixtures; otherwise the "
     "silhouette of k-means on a t-SNE map, the smallest K within 1 SE of its difference from the "
-    "best; on images, clusters that a 20-degree rotation links are one"
+    "best; on images, clusters that the map under rotations or a 20-degree rotation links are one"
 )
 # what a look's scores measure: a mean silhouette, or minus the BIC per sample of a mixture
 MEASURES = ("silhouette", "bic")
@@ -44,9 +44,11 @@ class KEstimate:
         The second look, on the learned features of the fit at ``n_clusters``; its estimate is
         the K the model has.
     linked : tuple of (int, int, float)
-        In the second look on images, the pairs of the first round's clusters that a rotation
-        links, with the share of members it moves between them: each pair joined lowers the
-        estimate by one below that round's K (see :func:`rotation_links`). Empty otherwise.
+        On images, the pairs of clusters that a rotation test joined, each pair lowering the
+        estimate by one: in the data look, clusters of the pixel map at the silhouette's K with
+        the share of their neighbour links on the map under rotations (:func:`map_links`); in
+        the second look, the first round's clusters with the share of members a rotation moves
+        between them (:func:`rotation_links`). Empty otherwise.
     measure : {"silhouette", "bic"}
         What the scores are: "bic" where a Gaussian mixture describes the vectors and its BIC
         decided K (:mod:`ganclust._gaussian_look`); the fit then takes no second look.

@@ -52,7 +52,7 @@ def read_map(points: np.ndarray, mixture: np.ndarray, n_clusters: int, seed: int
     """
     if len(points) <= PIECES_PER_CLUSTER * n_clusters or len(points) <= LINK_NEIGHBORS:
         return mixture
-    neighbors = _neighbors(points)
+    neighbors = map_neighbors(points)
     pieces = _piece_labels(points, neighbors, n_clusters, seed)
     if cut_share(mixture, neighbors) - cut_share(pieces, neighbors) > CUT_MARGIN:
         return pieces
@@ -145,7 +145,8 @@ def join_pieces(
     return np.unique(owner, return_inverse=True)[1]
 
 
-def _neighbors(points: np.ndarray) -> np.ndarray:
+def map_neighbors(points: np.ndarray) -> np.ndarray:
+    """Each point's ``LINK_NEIGHBORS`` nearest others on a map (row indices)."""
     from sklearn.neighbors import NearestNeighbors
 
     search = NearestNeighbors(n_neighbors=LINK_NEIGHBORS + 1).fit(points)

@@ -6,10 +6,13 @@ the smallest K whose mean silhouette is within one standard error of the differe
 best one (a "one standard error" rule, as the gap statistic's), so that a cluster split into
 two styles of one class, which adds a little silhouette within the noise, is not followed.
 
-1. **The data's map**: the pixel t-SNE map (:func:`ganclust.pseudo_labels.manifold`). The
-   first round reads the same map, so this look costs the k-means fits and no second t-SNE.
-   On images of 16 pixels a side or more, "auto" fits therefore do not read the map under
-   rotations that ``init="auto"`` draws for a given K (:mod:`ganclust._rotation_map`).
+1. **The data's map**: the pixel t-SNE map (:func:`ganclust.pseudo_labels.manifold`). On
+   images of 16 pixels a side or more under ``init="auto"``, the map under small rotations
+   that the fit at a given K reads (:mod:`ganclust._rotation_map`) is drawn too, and two
+   clusters of the pixel map that it draws as one island are one class (a class written at
+   two slants, :func:`ganclust._rotation_links.map_links`); the first round then reads that
+   map, so the fit is the one that K given makes. Elsewhere the first round reads the pixel
+   map, and this look costs the k-means fits and no second t-SNE.
 2. **The learned features' map**, once the first round of the fit at that K is trained (before
    refinement): the features separate the classes better than the data (on MNIST's digits 0-4
    the data's map says 6, the features of the fit at 6 say 5). If the second look names another
@@ -34,12 +37,14 @@ import torch
 from . import distributed
 from ._gaussian_look import GaussianFit, gaussian_look
 from ._k_estimate import KEstimate
-from ._rotation_links import joined, rotation_links
+from ._rotation_links import MAP_LINK_SHARE, joined, map_links, rotation_links
+from ._rotation_map import uses_rotations
 from .pseudo_labels import (
     CONSENSUS_ITERATIONS,
     CONSENSUS_SAMPLES,
     Manifold,
     manifold,
+    mixture_labels,
     standardised,
 )
 
@@ -94,14 +99,33 @@ def decide_k(
         estimate = estimate_n_clusters(view, params["max_clusters"], first)
         if gaussian is not None:
             estimate = dataclasses.replace(estimate, gaussian=gaussian.to_json())
+        if opts["init"] == "auto" and uses_rotations(data):
+            view, estimate = rotation_look(data, view, estimate, first)
     estimate = dataclasses.replace(estimate, seconds=round(time.perf_counter() - started, 3))
     k = distributed.agreed(estimate.n_clusters)  # under torchrun, rank 0's estimate decides
     params = {**params, "n_clusters": k, "random_state": seed}
-    # the first round reads the map the look read, the pixel map, even where init="auto" would
-    # draw its map under rotations: on images the look and its rotation test are built on the
-    # pixel map's islands, and MNIST's digits 0-4 said 6 for 5 on both seeds measured where the
-    # first round read the rotation map instead (docs/benchmarks.md)
     return params, view if opts["init"] in ("auto", "tsne") else None, estimate
+
+
+def rotation_look(
+    data: torch.Tensor, pixels: Manifold, estimate: KEstimate, seed: int
+) -> tuple[Manifold, KEstimate]:
+    """The data look's rotation test: the map under rotations, and the estimate less the
+    clusters of the pixel map (a K-component mixture at the estimate) that it joins.
+
+    A silhouette on the pixel map counts MNIST's upright and slanted 1s as two clusters; on
+    the map under rotations they are one island, while two classes that touch (4s and 9s)
+    share far fewer links (``MAP_LINK_SHARE``). The fit's first round reads this map, as a fit
+    at the K given does: without the test it would split another class for the extra cluster,
+    which no rotation joins afterwards (MNIST's digits 0-4, docs/benchmarks.md).
+    """
+    rotated = manifold(data, "auto", seed)
+    k = estimate.n_clusters
+    labels = mixture_labels(pixels.points, k, seed)
+    count, pairs = joined(map_links(labels, rotated.points, k), MAP_LINK_SHARE)
+    if pairs:
+        estimate = dataclasses.replace(estimate, n_clusters=max(2, count), linked=pairs)
+    return rotated, estimate
 
 
 def second_look(

@@ -179,8 +179,10 @@ def _k_estimate(estimate: Any) -> str:
         if look.get("gaussian"):
             parts_.append(f"<p>{esc(gaussian_phrase(look['gaussian']))}.</p>")
         parts_.append(f"<p>On {name}:</p>" + parts.table(["K", header], rows, "settings"))
-        for phrase in linked_phrase(look.get("linked") or []):
-            parts_.append(f"<p>Of the first round's clusters, {esc(phrase)}.</p>")
+        data_map = look is estimate["data_map"]
+        whose = "the pixel map's" if data_map else "the first round's"
+        for phrase in linked_phrase(look.get("linked") or [], data_map):
+            parts_.append(f"<p>Of {whose} clusters, {esc(phrase)}.</p>")
     return "".join(parts_)
 
 
