@@ -98,7 +98,7 @@ def one_run(name: str, seed: int, estimate: bool) -> dict[str, object] | None:
         "seconds": seconds,
         "estimate_seconds": estimate_seconds,
         "fit_at_k_seconds": fit_at_k,
-        "retrained": auto.state_.n_clusters_estimate.n_clusters != auto.n_clusters_,
+        "retrained": auto.state_.n_clusters_estimate.data_k != auto.n_clusters_,
         "looks": looks_of(auto.state_.n_clusters_estimate.to_json()),
         "phase_seconds": auto.phase_seconds_,
         "cost_ratio": seconds / fit_at_k,
@@ -114,12 +114,17 @@ def one_run(name: str, seed: int, estimate: bool) -> dict[str, object] | None:
 
 
 def looks_of(estimate: dict) -> str:
-    """``data→features`` K of one fit, ``*`` where the rotation test joined clusters."""
+    """``data→features`` K of one fit: the data look as ``pixels/rotations`` where it read the
+    map under rotations too, ``*`` where the rotation test joined clusters."""
+    data = estimate["data_map"]
+    said = str(data["n_clusters"])
+    if data.get("rotated"):
+        said += f"/{data['rotated']['n_clusters']}"
     features = estimate.get("features")
     if not features:
-        return str(estimate["data_map"]["n_clusters"])
+        return said
     joined = "*" if features.get("linked") else ""
-    return f"{estimate['data_map']['n_clusters']}→{features['n_clusters']}{joined}"
+    return f"{said}→{features['n_clusters']}{joined}"
 
 
 def summary_row(name: str, runs: list[dict]) -> dict[str, object]:

@@ -157,26 +157,35 @@ def _two_slants_and_rings() -> torch.Tensor:
 
 
 @pytest.mark.parametrize(("init", "expected"), [("tsne", 3), ("auto", 2)])
-def test_n_clusters_auto_joins_one_class_that_the_pixel_map_draws_at_two_slants(init, expected):
+def test_n_clusters_auto_counts_a_class_at_two_slants_once_on_the_map_under_rotations(
+    init, expected
+):
     from ganclust import ClusterGAN
-    from ganclust._rotation_links import MAP_LINK_SHARE
+    from ganclust._k_estimate import KEstimate
     from ganclust.n_clusters import decide_k
 
     params = ClusterGAN("auto", max_clusters=6, random_state=0, options={"init": init}).get_params()
     params, _, estimate = decide_k(params, "clustergan", _two_slants_and_rings())
-    # the pixel map's silhouette counts the slants apart; the map under rotations joins them
-    assert params["n_clusters"] == estimate.n_clusters == expected
-    joined = [share for _, _, share in estimate.linked]
-    assert len(joined) == (init == "auto") and all(share > MAP_LINK_SHARE for share in joined)
-    assert estimate.to_json()["data_map"]["linked"] == [list(pair) for pair in estimate.linked]
+    # the pixel map's silhouette counts the two slants apart, on either init
+    assert estimate.n_clusters == 3
+    assert params["n_clusters"] == estimate.chosen == estimate.data_k == expected
+    rotated = estimate.rotated
+    if init == "tsne":
+        assert rotated is None
+        return
+    assert rotated.candidates.tolist() == [2, 3] and rotated.n_clusters == 2
+    assert rotated.scores[0] > rotated.scores[1]
+    again = KEstimate.from_json(estimate.to_json())
+    assert again.chosen == 2 and again.rotated.candidates.tolist() == [2, 3]
+    assert np.allclose(again.rotated.scores, rotated.scores)
 
 
-def test_map_links_are_high_between_halves_of_one_island_and_zero_between_islands():
-    from ganclust._rotation_links import map_links
+def test_a_look_on_the_map_under_rotations_cannot_hold_another():
+    from ganclust._k_estimate import KEstimate
 
-    rng = np.random.default_rng(0)
-    points = np.concatenate([rng.normal(0, 1, (200, 2)), rng.normal(30, 1, (100, 2))])
-    labels = np.concatenate([(points[:200, 0] > 0).astype(int), np.full(100, 2)])
-    links = map_links(labels, points, 3)
-    assert np.allclose(links, links.T) and np.all(np.diag(links) == 0)
-    assert links[0, 1] > 0.1 and links[0, 2] == links[1, 2] == 0.0
+    look = {"n_clusters": 3, "candidates": [2, 3], "scores": [0.5, 0.4], "errors": [0.0, 0.0]}
+    data = {"n_clusters": 2, "data_map": {**look, "rotated": {**look, "n_clusters": 2}}}
+    assert KEstimate.from_json(data).chosen == 2
+    data["data_map"]["rotated"]["rotated"] = dict(look)
+    with pytest.raises(ValueError, match="rotated look cannot hold another"):
+        KEstimate.from_json(data)

@@ -16,7 +16,8 @@ from ._gaussian_look import COVARIANCES
 CRITERION = (
     "on vectors that a Gaussian mixture describes, the lowest BIC of the mixtures; otherwise the "
     "silhouette of k-means on a t-SNE map, the smallest K within 1 SE of its difference from the "
-    "best; on images, clusters that the map under rotations or a 20-degree rotation links are one"
+    "best; on images, the map under rotations may take one less, and clusters that a 20-degree "
+    "rotation links are one"
 )
 # what a look's scores measure: a mean silhouette, or minus the BIC per sample of a mixture
 MEASURES = ("silhouette", "bic")
@@ -41,14 +42,16 @@ class KEstimate:
     seconds : float
         Wall-clock seconds of the looks (a fit's ``phase_seconds_["n_clusters"]``).
     features : KEstimate or None
-        The second look, on the learned features of the fit at ``n_clusters``; its estimate is
-        the K the model has.
+        The second look, on the learned features of the fit at the data look's K; its estimate
+        is the K the model has.
+    rotated : KEstimate or None
+        On images that ``init="auto"`` maps under small rotations, the data look's check on that
+        map: the silhouettes of this look's estimate and of one less, the higher of which is the
+        data look's K. None otherwise.
     linked : tuple of (int, int, float)
-        On images, the pairs of clusters that a rotation test joined, each pair lowering the
-        estimate by one: in the data look, clusters of the pixel map at the silhouette's K with
-        the share of their neighbour links on the map under rotations (:func:`map_links`); in
-        the second look, the first round's clusters with the share of members a rotation moves
-        between them (:func:`rotation_links`). Empty otherwise.
+        In the second look on images, the pairs of the first round's clusters that a rotation
+        links, with the share of members it moves between them: each pair joined lowers the
+        estimate by one below that round's K (see :func:`rotation_links`). Empty otherwise.
     measure : {"silhouette", "bic"}
         What the scores are: "bic" where a Gaussian mixture describes the vectors and its BIC
         decided K (:mod:`ganclust._gaussian_look`); the fit then takes no second look.
@@ -66,11 +69,20 @@ class KEstimate:
     linked: tuple[tuple[int, int, float], ...] = ()
     measure: str = "silhouette"
     gaussian: dict[str, Any] | None = None
+    rotated: KEstimate | None = None
 
     @property
     def chosen(self) -> int:
         """The K the model was fitted with: the last look's estimate."""
-        return self.features.chosen if self.features is not None else self.n_clusters
+        if self.features is not None:
+            return self.features.chosen
+        return self.rotated.n_clusters if self.rotated is not None else self.n_clusters
+
+    @property
+    def data_k(self) -> int:
+        """The data look's K, which the first round trains at: the map under rotations' choice
+        where it was read, else this look's estimate."""
+        return self.rotated.n_clusters if self.rotated is not None else self.n_clusters
 
     @property
     def settled(self) -> bool:
@@ -78,7 +90,7 @@ class KEstimate:
         return self.measure == "bic"
 
     def score_of_k(self) -> dict[int, float]:
-        """``{K: score}`` of the last look (see ``measure``), for every candidate."""
+        """``{K: score}`` of the last look that scored every candidate (see ``measure``)."""
         if self.features is not None:
             return self.features.score_of_k()
         return {int(k): float(s) for k, s in zip(self.candidates, self.scores, strict=True)}
@@ -102,6 +114,7 @@ class KEstimate:
             "linked": [[int(a), int(b), float(share)] for a, b, share in self.linked],
             "measure": self.measure,
             "gaussian": self.gaussian,
+            "rotated": self.rotated._look() if self.rotated is not None else None,
         }
 
     @classmethod
@@ -124,9 +137,13 @@ class KEstimate:
         return replace(first, seconds=float(seconds))
 
 
-def _look_from_json(data: Any) -> KEstimate:
+def _look_from_json(data: Any, nested: bool = False) -> KEstimate:
     if not isinstance(data, dict):
         raise ValueError("each look of n_clusters_estimate must be an object")
+    rotated = data.get("rotated")  # files written before the map under rotations have none
+    if rotated is not None and nested:
+        raise ValueError("n_clusters_estimate's rotated look cannot hold another")
+    rotated = _look_from_json(rotated, nested=True) if rotated is not None else None
     k, candidates = data.get("n_clusters"), data.get("candidates")
     scores, errors = data.get("scores"), data.get("errors")
     lists = (candidates, scores, errors)
@@ -149,7 +166,7 @@ def _look_from_json(data: Any) -> KEstimate:
         raise ValueError("n_clusters_estimate's gaussian must be what a Gaussian look writes")
     arrays = np.array(candidates), np.array(scores, float), np.array(errors, float)
     pairs = tuple((a, b, float(share)) for a, b, share in linked)
-    return KEstimate(k, *arrays, linked=pairs, measure=measure, gaussian=gaussian)
+    return KEstimate(k, *arrays, linked=pairs, measure=measure, gaussian=gaussian, rotated=rotated)
 
 
 def _is_gaussian(data: Any) -> bool:

@@ -52,7 +52,7 @@ def read_map(points: np.ndarray, mixture: np.ndarray, n_clusters: int, seed: int
     """
     if len(points) <= PIECES_PER_CLUSTER * n_clusters or len(points) <= LINK_NEIGHBORS:
         return mixture
-    neighbors = map_neighbors(points)
+    neighbors = _neighbors(points)
     pieces = _piece_labels(points, neighbors, n_clusters, seed)
     if cut_share(mixture, neighbors) - cut_share(pieces, neighbors) > CUT_MARGIN:
         return pieces
@@ -145,8 +145,7 @@ def join_pieces(
     return np.unique(owner, return_inverse=True)[1]
 
 
-def map_neighbors(points: np.ndarray) -> np.ndarray:
-    """Each point's ``LINK_NEIGHBORS`` nearest others on a map (row indices)."""
+def _neighbors(points: np.ndarray) -> np.ndarray:
     from sklearn.neighbors import NearestNeighbors
 
     search = NearestNeighbors(n_neighbors=LINK_NEIGHBORS + 1).fit(points)

@@ -1,15 +1,9 @@
-"""The rotation tests of ``n_clusters="auto"``: which clusters are one class drawn two ways.
+"""The rotation test of ``n_clusters="auto"``: which clusters are one class drawn two ways.
 
-A t-SNE map of pixels draws MNIST's 1s as two islands, upright and slanted (about 26 degrees
-apart), and a silhouette follows the islands. Two tests join such clusters, each measured in
-``docs/method.md`` ("How many clusters"):
-
-- on the data (:func:`map_links`): clusters of the pixel map that share a large part of their
-  neighbours on the map under small rotations (:mod:`ganclust._rotation_map`), where the two
-  islands of one class are one;
-- on a trained first round (:func:`rotation_links`): clusters between which a rotation a little
-  larger than the training's moves a large share of the members; two classes (4s and 9s) trade
-  few.
+A t-SNE map draws MNIST's 1s as two islands, upright and slanted (about 26 degrees apart), and
+a silhouette follows the islands. Two clusters between which a rotation a little larger than
+the training's moves a large share of the members are one class written in two orientations;
+two classes (4s and 9s) trade few. Measured in ``docs/method.md`` ("How many clusters").
 """
 
 from __future__ import annotations
@@ -28,11 +22,6 @@ LINK_ROTATION = 20.0
 LINK_SHARE = 0.25
 # the samples the rotation test reads, at most
 LINK_SAMPLES = 4000
-# the share of neighbour links on the map under rotations, per member of the smaller of two
-# clusters of the pixel map, above which the two are one class: 0.28-0.38 between the two
-# islands of 1s on MNIST-10k, its 16x16 and its digits 0-4, at most 0.18 between two classes
-# there (4 and 9; docs/method.md)
-MAP_LINK_SHARE = 0.22
 
 
 def rotation_links(
@@ -86,47 +75,12 @@ def rotation_links(
     return links
 
 
-def map_links(labels: np.ndarray, rotated_map: np.ndarray, n_clusters: int) -> np.ndarray:
-    """How much of two clusters of the pixel map the map under rotations draws as one island.
-
-    ``links[a, b]`` counts the nearest-neighbour links (``_map_pieces.LINK_NEIGHBORS`` a point)
-    on the map under rotations between members of a and of b, both ways, per link of the smaller
-    cluster's members: near 0 for islands apart, large for two halves of one island.
-
-    Parameters
-    ----------
-    labels : numpy.ndarray of shape (n_samples,)
-        The clusters of the samples on the pixel map.
-    rotated_map : numpy.ndarray of shape (n_samples, 2)
-        The same samples on the map under rotations.
-    n_clusters : int
-        K of ``labels``.
-
-    Returns
-    -------
-    numpy.ndarray of shape (n_clusters, n_clusters)
-        Symmetric, with a zero diagonal.
-    """
-    from ._map_pieces import map_neighbors
-
-    neighbors = map_neighbors(rotated_map)
-    links = np.zeros((n_clusters, n_clusters))
-    np.add.at(links, (np.repeat(labels, neighbors.shape[1]), labels[neighbors].ravel()), 1.0)
-    links += links.T
-    np.fill_diagonal(links, 0.0)
-    sizes = np.bincount(labels, minlength=n_clusters)
-    smaller = np.maximum(np.minimum.outer(sizes, sizes), 1) * neighbors.shape[1]
-    return links / smaller
-
-
-def joined(
-    links: np.ndarray, share: float = LINK_SHARE
-) -> tuple[int, tuple[tuple[int, int, float], ...]]:
-    """The number of clusters once those linked above ``share`` are joined, and the linked
-    pairs ``(a, b, link)``, ``a < b``."""
+def joined(links: np.ndarray) -> tuple[int, tuple[tuple[int, int, float], ...]]:
+    """The number of clusters once those linked above ``LINK_SHARE`` are joined, and the
+    linked pairs ``(a, b, link)``, ``a < b``."""
     from scipy.sparse.csgraph import connected_components
 
-    above = links > share
+    above = links > LINK_SHARE
     rows, columns = np.nonzero(np.triu(above))
     pairs = tuple(
         (int(a), int(b), round(float(links[a, b]), 4)) for a, b in zip(rows, columns, strict=True)

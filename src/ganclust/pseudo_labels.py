@@ -302,7 +302,7 @@ def _map_labels(reduced: np.ndarray, n_clusters: int, seed: int) -> np.ndarray:
     if len(reduced) < MIN_TSNE_SAMPLES:
         return _kmeans(reduced, n_clusters, seed)
     embedded = embed(reduced, seed, CONSENSUS_ITERATIONS)
-    mixture = mixture_labels(embedded, n_clusters, seed)
+    mixture = _mixture_posterior(embedded, n_clusters, seed).argmax(axis=1)
     return read_map(embedded, mixture, n_clusters, seed)
 
 
@@ -317,11 +317,6 @@ def embed(reduced: np.ndarray, seed: int, iterations: int) -> np.ndarray:
     from sklearn.manifold import TSNE
 
     return TSNE(2, init="pca", random_state=seed, max_iter=iterations).fit_transform(reduced)
-
-
-def mixture_labels(embedded: np.ndarray, n_clusters: int, seed: int) -> np.ndarray:
-    """The most probable component of each point of a t-SNE map (:func:`_mixture_posterior`)."""
-    return _mixture_posterior(embedded, n_clusters, seed).argmax(axis=1)
 
 
 def _mixture_posterior(embedded: np.ndarray, n_clusters: int, seed: int) -> np.ndarray:

@@ -179,11 +179,24 @@ def _k_estimate(estimate: Any) -> str:
         if look.get("gaussian"):
             parts_.append(f"<p>{esc(gaussian_phrase(look['gaussian']))}.</p>")
         parts_.append(f"<p>On {name}:</p>" + parts.table(["K", header], rows, "settings"))
-        data_map = look is estimate["data_map"]
-        whose = "the pixel map's" if data_map else "the first round's"
-        for phrase in linked_phrase(look.get("linked") or [], data_map):
-            parts_.append(f"<p>Of {whose} clusters, {esc(phrase)}.</p>")
+        for phrase in linked_phrase(look.get("linked") or []):
+            parts_.append(f"<p>Of the first round's clusters, {esc(phrase)}.</p>")
+        if look.get("rotated"):
+            parts_.append(_rotated(look["rotated"]))
     return "".join(parts_)
+
+
+def _rotated(look: dict[str, Any]) -> str:
+    """The data look's check on the map under rotations: its two candidates' silhouettes."""
+    rows = [
+        (f"{k}{' (chosen)' if k == look['n_clusters'] else ''}", f"{s:.3f} ± {e:.3f}")
+        for k, s, e in zip(look["candidates"], look["scores"], look["errors"], strict=True)
+    ]
+    said = (
+        "<p>On the map under small rotations, which draws a class written at two slants as one "
+        "island, the estimate or one less, whichever scores higher:</p>"
+    )
+    return said + parts.table(["K", "silhouette (mean ± standard error)"], rows, "settings")
 
 
 def _warnings(model: Any, run: dict[str, Any], labels: np.ndarray, y: np.ndarray | None) -> str:

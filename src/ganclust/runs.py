@@ -299,14 +299,11 @@ def summary(run: dict[str, Any], path: Path, files: list[str]) -> str:
     return "\n".join(lines)
 
 
-def linked_phrase(linked: list[list[Any]], data_map: bool = False) -> list[str]:
-    """What a rotation test of ``n_clusters="auto"`` joined, as one phrase (none if nothing):
-    the data look's (``data_map``: clusters of the pixel map) or the first round's."""
+def linked_phrase(linked: list[list[Any]]) -> list[str]:
+    """What the rotation test of ``n_clusters="auto"`` joined, as one phrase (none if nothing)."""
     if not linked:
         return []
     pairs = ", ".join(f"{a} and {b} ({share:.0%})" for a, b, share in linked)
-    if data_map:
-        return [f"the map under rotations links pixel-map clusters {pairs}: one class each"]
     from ._rotation_links import LINK_ROTATION
 
     turn = f"a {LINK_ROTATION:g}-degree rotation"
@@ -342,6 +339,11 @@ def k_estimate_line(estimate: dict[str, Any]) -> str:
             if gaussian and not gaussian["describes"]:
                 spread = f"{gaussian['spread']:.2f}"
                 said.append(f"no Gaussian mixture describes the vectors (spread {spread})")
-            said.extend(linked_phrase(look.get("linked") or [], name == "data map")[:1])
+            said.extend(linked_phrase(look.get("linked") or [])[:1])
+            rotated = look.get("rotated")
+            if rotated:
+                pairs = zip(rotated["candidates"], rotated["scores"], strict=True)
+                scores = ", ".join(f"{c}: {s:.3f}" for c, s in pairs)
+                said.append(f"map under rotations K={rotated['n_clusters']} (silhouette {scores})")
     top = max(estimate["data_map"]["candidates"])
     return f"n_clusters=auto chose K={estimate['n_clusters']} of 2..{top}: {'; '.join(said)}"
