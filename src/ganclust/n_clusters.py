@@ -115,9 +115,9 @@ def rotation_look(data: torch.Tensor, estimate: KEstimate, seed: int) -> tuple[M
     The silhouettes of the pixel map's estimate K and of K - 1 are measured on the map under
     rotations (the same halves, seeds and k-means as the pixel look), and the higher decides:
     where the pixel map drew one class as two islands, that map draws one, and K - 1 scores
-    higher (MNIST's digits 0-4 by 0.05; MNIST-10k and its 16x16 by 0.006-0.008 at K = 11).
+    higher (MNIST's digits 0-4 by 0.05; MNIST-10k and its 16x16 by 0.006-0.015 at K = 11).
     Only one less is considered: across 8 to 11 clusters of MNIST, whose 4s and 9s touch on
-    that map, its silhouettes differ by less than their noise (docs/benchmarks.md).
+    that map, its silhouettes differ by less than their noise (docs/method.md).
     """
     rotated = manifold(data, "auto", seed)
     k = estimate.n_clusters
