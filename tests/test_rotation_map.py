@@ -189,3 +189,27 @@ def test_a_look_on_the_map_under_rotations_cannot_hold_another():
     data["data_map"]["rotated"]["rotated"] = dict(look)
     with pytest.raises(ValueError, match="rotated look cannot hold another"):
         KEstimate.from_json(data)
+
+
+@pytest.mark.parametrize(("rotated_k", "expected"), [(5, 5), (6, 6)])
+def test_the_features_look_may_not_add_back_a_cluster_the_map_under_rotations_removed(
+    monkeypatch, rotated_k, expected
+):
+    import ganclust.inference as inference
+    import ganclust.n_clusters as n_clusters
+    from ganclust._k_estimate import KEstimate
+
+    candidates, flat = np.arange(2, 9), np.zeros(7)
+    rotated = KEstimate(rotated_k, np.array([5, 6]), np.array([0.6, 0.6]), np.zeros(2))
+    data_look = KEstimate(6, candidates, flat, flat, rotated=rotated)
+    # the features' silhouette names 6, the pixel map's K, whatever the map under rotations said
+    monkeypatch.setattr(inference, "batched", lambda *args: torch.zeros(10, 4))
+    monkeypatch.setattr(n_clusters, "features_view", lambda *args: None)
+    monkeypatch.setattr(
+        n_clusters, "estimate_n_clusters", lambda *args: KEstimate(6, candidates, flat, flat)
+    )
+    monkeypatch.setattr(n_clusters, "rotation_links", lambda *args: None)
+    params = {"max_clusters": 8, "random_state": 0}
+    look = n_clusters.second_look(data_look, "clustergan", torch.zeros(10, 1, 16, 16), params)
+    assert look(torch.nn.Linear(1, 1)) == expected
+    assert look.joined(data_look).chosen == expected

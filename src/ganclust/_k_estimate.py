@@ -16,8 +16,8 @@ from ._gaussian_look import COVARIANCES
 CRITERION = (
     "on vectors that a Gaussian mixture describes, the lowest BIC of the mixtures; otherwise the "
     "silhouette of k-means on a t-SNE map, the smallest K within 1 SE of its difference from the "
-    "best; on images, the map under rotations may take one less, and clusters that a 20-degree "
-    "rotation links are one"
+    "best; on images, the map under rotations may take one less (which the features may not "
+    "add back), and clusters that a 20-degree rotation links are one"
 )
 # what a look's scores measure: a mean silhouette, or minus the BIC per sample of a mixture
 MEASURES = ("silhouette", "bic")
@@ -43,7 +43,8 @@ class KEstimate:
         Wall-clock seconds of the looks (a fit's ``phase_seconds_["n_clusters"]``).
     features : KEstimate or None
         The second look, on the learned features of the fit at the data look's K; its estimate
-        is the K the model has.
+        is the K the model has (at most the data look's K where the map under rotations lowered
+        it, see ``rotated``).
     rotated : KEstimate or None
         On images that ``init="auto"`` maps under small rotations, the data look's check on that
         map: the silhouettes of this look's estimate and of one less, the higher of which is the

@@ -194,7 +194,8 @@ def _rotated(look: dict[str, Any]) -> str:
     ]
     said = (
         "<p>On the map under small rotations, which draws a class written at two slants as one "
-        "island, the estimate or one less, whichever scores higher:</p>"
+        "island, the estimate or one less, whichever scores higher (where it is one less, the "
+        "learned features' look may not name more):</p>"
     )
     return said + parts.table(["K", "silhouette (mean ± standard error)"], rows, "settings")
 
