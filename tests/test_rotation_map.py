@@ -191,16 +191,21 @@ def test_a_look_on_the_map_under_rotations_cannot_hold_another():
         KEstimate.from_json(data)
 
 
-@pytest.mark.parametrize(("rotated_k", "expected"), [(5, 5), (6, 6)])
+@pytest.mark.parametrize(
+    ("rotated_k", "rotated_scores", "expected"),
+    [(5, [0.62, 0.56], 5), (6, [0.56, 0.62], 6), (5, [0.600, 0.598], 6)],
+)
 def test_the_features_look_may_not_add_back_a_cluster_the_map_under_rotations_removed(
-    monkeypatch, rotated_k, expected
+    monkeypatch, rotated_k, rotated_scores, expected
 ):
     import ganclust.inference as inference
     import ganclust.n_clusters as n_clusters
     from ganclust._k_estimate import KEstimate
 
     candidates, flat = np.arange(2, 9), np.zeros(7)
-    rotated = KEstimate(rotated_k, np.array([5, 6]), np.array([0.6, 0.6]), np.zeros(2))
+    # the map under rotations chose rotated_k; by more than its standard errors only for 0.06
+    errors = np.array([0.005, 0.005])
+    rotated = KEstimate(rotated_k, np.array([5, 6]), np.array(rotated_scores), errors)
     data_look = KEstimate(6, candidates, flat, flat, rotated=rotated)
     # the features' silhouette names 6, the pixel map's K, whatever the map under rotations said
     monkeypatch.setattr(inference, "batched", lambda *args: torch.zeros(10, 4))
