@@ -19,8 +19,10 @@ two styles of one class, which adds a little silhouette within the noise, is not
    refinement): the features separate the classes better than the data (on MNIST's digits 0-4
    the data's map says 6, the features of the fit at 6 say 5). If the second look names another
    K, the fit starts again at that K, from the same first map, and is then exactly the fit at
-   that K given; if not, it goes on. So "auto" costs at most one first round more than a fit,
-   and the looks. Measured in ``docs/method.md`` ("How many clusters").
+   that K given; if not, it goes on. Where the map under rotations clearly took one less than
+   the pixel map, this look may not raise K again (:func:`clearly_lowered`). So "auto" costs
+   at most one first round more than a fit, and the looks. Measured in ``docs/method.md``
+   ("How many clusters").
 
 On vectors, a Gaussian look comes first (:mod:`ganclust._gaussian_look`): where a Gaussian
 mixture describes the data, its BIC decides K and neither map is read for it, since a silhouette
@@ -137,7 +139,7 @@ def second_look(
         return None
     # where the map under rotations clearly removed a cluster of the pixel map, a features'
     # silhouette that asks for it back sees the same class at two slants (or another class split
-    # for the extra cluster): MNIST's digits 0-4 said 6 on two seeds of three (docs/method.md)
+    # for the extra cluster): MNIST's digits 0-4 said 6 on four seeds of five (docs/method.md)
     ceiling = estimate.data_k if clearly_lowered(estimate) else None
     return FeatureLook(method, data, params, ceiling=ceiling)
 
