@@ -102,10 +102,9 @@ def test_auto_reads_a_class_at_two_slants_as_one_cluster_on_16_pixel_images():
     assert by_slant["tsne"] >= 0.95 and by_slant["auto"] <= 0.75, by_slant
 
 
-@pytest.mark.parametrize("side", [8, 16])
-def test_tsne_by_name_and_small_images_keep_the_pixel_map(monkeypatch, side):
-    images = torch.cat([_strokes(60, side), _rings(60, side)])
-    calls = []
+def _count_rotation_maps(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that grows by one each time a map under rotations is drawn."""
+    calls: list[int] = []
     real = rotation_map.rotation_embed
 
     def counted(*args, **kwargs):
@@ -113,6 +112,13 @@ def test_tsne_by_name_and_small_images_keep_the_pixel_map(monkeypatch, side):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(pseudo, "rotation_embed", counted)
+    return calls
+
+
+@pytest.mark.parametrize("side", [8, 16])
+def test_tsne_by_name_and_small_images_keep_the_pixel_map(monkeypatch, side):
+    images = torch.cat([_strokes(60, side), _rings(60, side)])
+    calls = _count_rotation_maps(monkeypatch)
     tsne = pseudo.manifold(images, "tsne", seed=0)
     assert not calls
     auto = pseudo.manifold(images, "auto", seed=0)
@@ -128,14 +134,7 @@ def test_n_clusters_auto_hands_its_first_round_the_map_a_fit_at_that_k_reads(
     from ganclust._settings import seeds_of
     from ganclust.n_clusters import decide_k
 
-    calls = []
-    real = rotation_map.rotation_embed
-
-    def counted(*args, **kwargs):
-        calls.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(pseudo, "rotation_embed", counted)
+    calls = _count_rotation_maps(monkeypatch)
     images = torch.cat([_strokes(60, side), _rings(60, side)])
     params = ClusterGAN("auto", max_clusters=4, random_state=0, options={"init": init}).get_params()
     params, view, estimate = decide_k(params, "clustergan", images)
