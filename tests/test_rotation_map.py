@@ -217,3 +217,16 @@ def test_the_features_look_may_not_add_back_a_cluster_the_map_under_rotations_re
     look = n_clusters.second_look(data_look, "clustergan", torch.zeros(10, 1, 16, 16), params)
     assert look(torch.nn.Linear(1, 1)) == expected
     assert look.joined(data_look).chosen == expected
+
+
+@pytest.mark.parametrize(("scores", "held"), [([0.62, 0.56], True), ([0.600, 0.598], False)])
+def test_the_summary_says_the_features_are_held_only_where_the_fewer_clusters_won_clearly(
+    scores, held
+):
+    from ganclust.runs import k_estimate_line
+
+    pixels = {"n_clusters": 6, "candidates": [5, 6], "scores": [0.5, 0.6], "errors": [0.0, 0.0]}
+    rotated = {"n_clusters": 5, "candidates": [5, 6], "scores": scores, "errors": [0.005, 0.005]}
+    line = k_estimate_line({"n_clusters": 5, "data_map": {**pixels, "rotated": rotated}})
+    assert "map under rotations K=5" in line
+    assert ("may not add that cluster back" in line) == held

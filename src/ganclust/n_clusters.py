@@ -20,7 +20,7 @@ two styles of one class, which adds a little silhouette within the noise, is not
    the data's map says 6, the features of the fit at 6 say 5). If the second look names another
    K, the fit starts again at that K, from the same first map, and is then exactly the fit at
    that K given; if not, it goes on. Where the map under rotations clearly took one less than
-   the pixel map, this look may not raise K again (:func:`clearly_lowered`). So "auto" costs
+   the pixel map, this look may not raise K again (``KEstimate.ceiling``). So "auto" costs
    at most one first round more than a fit, and the looks. Measured in ``docs/method.md``
    ("How many clusters").
 
@@ -140,19 +140,7 @@ def second_look(
     # where the map under rotations clearly removed a cluster of the pixel map, a features'
     # silhouette that asks for it back sees the same class at two slants (or another class split
     # for the extra cluster): MNIST's digits 0-4 said 6 on four seeds of five (docs/method.md)
-    ceiling = estimate.data_k if clearly_lowered(estimate) else None
-    return FeatureLook(method, data, params, ceiling=ceiling)
-
-
-def clearly_lowered(estimate: KEstimate) -> bool:
-    """Whether the map under rotations took one less than the pixel map by more than the
-    standard error of the two silhouettes' difference (a narrower win leaves K to the second
-    look: MNIST-10k's seed 2 won by 0.002 for 9 where its features said 10)."""
-    rotated = estimate.rotated
-    if rotated is None or rotated.n_clusters >= estimate.n_clusters:
-        return False
-    (fewer, more), (error_fewer, error_more) = rotated.scores, rotated.errors
-    return bool(fewer - more > np.hypot(error_fewer, error_more))
+    return FeatureLook(method, data, params, ceiling=estimate.ceiling)
 
 
 class FeatureLook:

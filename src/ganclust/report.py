@@ -22,6 +22,7 @@ import numpy as np
 
 from . import _report_parts as parts
 from ._files import atomic_file
+from ._k_estimate import clearly_fewer
 from ._report_parts import esc
 from ._report_style import CSS
 from .runs import gaussian_phrase, linked_phrase
@@ -192,10 +193,11 @@ def _rotated(look: dict[str, Any]) -> str:
         (f"{k}{' (chosen)' if k == look['n_clusters'] else ''}", f"{s:.3f} ± {e:.3f}")
         for k, s, e in zip(look["candidates"], look["scores"], look["errors"], strict=True)
     ]
+    held = " (clearly one less: the learned features' look may not name more)"
     said = (
         "<p>On the map under small rotations, which draws a class written at two slants as one "
-        "island, the estimate or one less, whichever scores higher (where it is one less, the "
-        "learned features' look may not name more):</p>"
+        "island, the estimate or one less, whichever scores higher"
+        f"{held if clearly_fewer(look) else ''}:</p>"
     )
     return said + parts.table(["K", "silhouette (mean ± standard error)"], rows, "settings")
 

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ._files import atomic_dir, atomic_file
+from ._k_estimate import clearly_fewer
 
 MARKER = ".ganclust-run"
 # every name a run folder may hold: anything else makes a folder ganclust will not replace
@@ -345,7 +346,7 @@ def k_estimate_line(estimate: dict[str, Any]) -> str:
                 pairs = zip(rotated["candidates"], rotated["scores"], strict=True)
                 scores = ", ".join(f"{c}: {s:.3f}" for c, s in pairs)
                 said.append(f"map under rotations K={rotated['n_clusters']} (silhouette {scores})")
-                if rotated["n_clusters"] < look["n_clusters"]:
+                if clearly_fewer(rotated):
                     said.append("the learned features may not add that cluster back")
     top = max(estimate["data_map"]["candidates"])
     return f"n_clusters=auto chose K={estimate['n_clusters']} of 2..{top}: {'; '.join(said)}"
