@@ -2,8 +2,9 @@
 with the library and writes what this rank saw to ``OUT/rank<R>.npz``.
 
 Recorded: every batch of indices the rank trained on (in order), the seed of its own draws,
-its fitted labels and weights (of a fit without a random_state, then of one with), and the
-message of the refused ``checkpoint_dir``.
+its fitted labels and weights (of a fit without a random_state, then of one with), the
+message of the refused ``checkpoint_dir``, and the gloo threads still running once the
+library has ended the process group it started (none, or the rank may abort at exit).
 """
 
 import sys
@@ -46,6 +47,14 @@ try:
 except ValueError as error:
     refused = str(error)
 here = distributed.world()
+distributed._leave()
+
+
+def gloo_threads() -> list[str]:
+    """Names of this process's threads that gloo started (Linux; empty elsewhere)."""
+    tasks = Path("/proc/self/task")
+    names = [(t / "comm").read_text().strip() for t in tasks.iterdir()] if tasks.exists() else []
+    return [name for name in names if "gloo" in name]
 
 
 def weights_of(fitted):
@@ -63,4 +72,5 @@ np.savez(
     weights=weights_of(model),
     seeded_weights=weights_of(seeded),
     refused=refused,
+    gloo_threads=np.array(gloo_threads(), dtype=str),
 )
