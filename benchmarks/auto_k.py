@@ -35,6 +35,7 @@ from _common import (
 from sklearn.metrics.cluster import contingency_matrix
 
 from ganclust import ClusterGAN
+from ganclust._k_estimate import unsure
 from ganclust.metrics import evaluate
 from ganclust.n_clusters import decide_k
 from ganclust.preprocess import Preprocessor, input_dtype_of
@@ -140,6 +141,12 @@ def summary_row(name: str, runs: list[dict]) -> dict[str, object]:
         "runs": runs,
     }
     if "acc" in runs[0]:
+        # the fits whose looks disagreed (a ClusterCountWarning), and of the wrong ones, those
+        # that no warning named
+        flagged = [isinstance(r.get("scores"), dict) and unsure(r["scores"]) for r in runs]
+        row["unsure"] = sum(flagged)
+        wrong = [k != k_true for k in ks]
+        row["wrong_unflagged"] = sum(w and not f for w, f in zip(wrong, flagged, strict=True))
         for key in ("acc", "ari", "acc_true_k", "ari_true_k", "cost_ratio"):
             row[key] = summarise([r[key] for r in runs])
         row["ari_gap_max"] = max(r["ari_true_k"] - r["ari"] for r in runs)
@@ -152,8 +159,8 @@ def table(rows: list[dict]) -> str:
     rule = "|---|---|---|---|---|"
     fitted = any("acc" in r for r in rows)
     if fitted:
-        head += " looks (data→features; *: rotation joined) |"
-        rule += "---|"
+        head += " looks (data→features; *: rotation joined) | unsure | wrong, unflagged |"
+        rule += "---|---|---|"
         head += " ACC at estimate | ACC at true K | ARI at estimate | ARI at true K |"
         head += " worst ARI gap | cost ratio |"
         rule += "---|---|---|---|---|---|"
@@ -168,11 +175,12 @@ def table(rows: list[dict]) -> str:
         line += f" {r['exact']}/{r['seeds']} | {r['within_one']}/{r['seeds']} |"
         if fitted and "acc" in r:
             line += f" {', '.join(str(run.get('looks', '')) for run in r['runs'])} |"
+            line += f" {r['unsure']}/{r['seeds']} | {r['wrong_unflagged']}/{r['seeds']} |"
             line += f" {cell(r['acc'])} | {cell(r['acc_true_k'])} | {cell(r['ari'])} |"
             line += f" {cell(r['ari_true_k'])} | {r['ari_gap_max']:+.4f} |"
             line += f" {r['cost_ratio']['mean']:.2f}x |"
         elif fitted:
-            line += " | | | | | | |"
+            line += " | | | | | | | | |"
         lines.append(line)
     return "\n".join(lines)
 

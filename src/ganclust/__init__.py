@@ -13,6 +13,7 @@ from ._version import __version__
 __all__ = [
     "CatGAN",
     "ClusterCollapseWarning",
+    "ClusterCountWarning",
     "ClusterGAN",
     "ClusterQualityWarning",
     "DivergenceWarning",
@@ -33,6 +34,7 @@ __all__ = [
 _ESTIMATORS = (
     "CatGAN",
     "ClusterCollapseWarning",
+    "ClusterCountWarning",
     "ClusterGAN",
     "ClusterQualityWarning",
     "DivergenceWarning",

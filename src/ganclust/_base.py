@@ -25,11 +25,13 @@ from ._fit import Initialisations, OtherK, fit_initialisations
 from ._fit_consensus import with_consensus
 from ._fit_warnings import (  # noqa: F401 (the warning classes are re-exported)
     ClusterCollapseWarning,
+    ClusterCountWarning,
     ClusterQualityWarning,
     DivergenceWarning,
     warn_collapse,
     warn_quality,
     warn_rollbacks,
+    warn_unsure_k,
 )
 from ._params import Rule, resolve_device
 from ._resume import CheckpointStore, fingerprint
@@ -123,13 +125,13 @@ class GANClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             look.abandoned = other.seconds
             params = {**params, "n_clusters": other.k}
             settings, inits, store = self._fit_at(params, preprocessor, data, None, view, callback)
-        if look is not None:
-            estimate = look.joined(estimate)
+        estimate = look.joined(estimate) if look is not None else estimate
         self._set_state(_state.from_fit(settings, preprocessor, data, inits, estimate))
         name = type(self).__name__
         warn_collapse(name, self.cluster_sizes_, len(inits.runs))
         warn_quality(name, self.cluster_quality_)
         warn_rollbacks(name, inits)
+        warn_unsure_k(name, estimate)
         if store is not None:
             store.finish(keep_checkpoint)
         return self

@@ -1,4 +1,5 @@
-"""The warnings a finished fit gives: a collapsed cluster, a suspected merge, a rollback."""
+"""The warnings a finished fit gives: a collapsed cluster, a suspected merge, a rollback, an
+unsure number of clusters."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ._fit import LOW_QUALITY, small_clusters
+from ._k_estimate import KEstimate, looks_phrase, named_ks
 
 
 class ClusterCollapseWarning(UserWarning):
@@ -16,6 +18,10 @@ class ClusterCollapseWarning(UserWarning):
 
 class ClusterQualityWarning(UserWarning):
     """The refinement's t-SNE maps disagree on one or more clusters (``cluster_quality_``)."""
+
+
+class ClusterCountWarning(UserWarning):
+    """``n_clusters="auto"``'s looks named K too far apart to trust the estimate."""
 
 
 class DivergenceWarning(UserWarning):
@@ -67,3 +73,17 @@ def warn_quality(name: str, quality: np.ndarray) -> None:
             ClusterQualityWarning,
             stacklevel=_STACK,
         )
+
+
+def warn_unsure_k(name: str, estimate: KEstimate | None) -> None:
+    """Say that ``n_clusters="auto"`` is unsure of K, naming each look's K."""
+    if estimate is None or not estimate.unsure:
+        return
+    named = named_ks(estimate.to_json())
+    warnings.warn(
+        f'{name}: n_clusters="auto" is unsure of K: {looks_phrase(estimate.to_json())}, and '
+        f"the model has K={estimate.chosen}; compare fits at K={min(named)} to {max(named)} "
+        "(n_clusters_scores_ holds the last look's silhouettes), or give n_clusters",
+        ClusterCountWarning,
+        stacklevel=_STACK,
+    )

@@ -11,19 +11,18 @@ import os
 from typing import Any
 
 from . import _checkpoint, _state
-from ._base import ClusterCollapseWarning, ClusterQualityWarning, DivergenceWarning, GANClusterer
+from ._base import GANClusterer
+from ._fit_warnings import (
+    ClusterCollapseWarning,
+    ClusterCountWarning,
+    ClusterQualityWarning,
+    DivergenceWarning,
+)
 from ._params import PARAMETERS, Rule
 
-__all__ = [
-    "CatGAN",
-    "ClusterCollapseWarning",
-    "ClusterGAN",
-    "ClusterQualityWarning",
-    "DivergenceWarning",
-    "GANClusterer",
-    "InfoGAN",
-    "load",
-]
+__all__ = ["CatGAN", "ClusterCollapseWarning", "ClusterCountWarning", "ClusterGAN",
+           "ClusterQualityWarning", "DivergenceWarning", "GANClusterer", "InfoGAN",
+           "load"]  # fmt: skip
 
 
 def _constraints(*names: str) -> dict[str, Rule]:
@@ -130,7 +129,8 @@ _ATTRIBUTES_DOC = """
         features (the second look; the data's map where there was none): the smallest K within
         one standard error of its difference from the best is chosen, and on images lowered by
         the clusters that a rotation links into one. Every look, and the mixture's verdict, is
-        in ``state_.n_clusters_estimate``. None when K was given.
+        in ``state_.n_clusters_estimate``. Where the looks named K two or more apart, a
+        :class:`ClusterCountWarning` says the estimate is unsure. None when K was given.
     settings_ : Settings
         Every setting of the fit with each automatic value decided, and the seed drawn.
     history_ : list of dict
