@@ -21,8 +21,8 @@ CRITERION = (
 )
 # what a look's scores measure: a mean silhouette, or minus the BIC per sample of a mixture
 MEASURES = ("silhouette", "bic")
-# looks whose K lie this far apart or more leave K unsure (:func:`unsure`): on the tuned image
-# sets the pixel map, the map under rotations and the features stay within one of each other
+# looks whose K lie this far apart or more leave K unsure (:func:`unsure`); one apart is the
+# pixel map's extra cluster for a class at two slants, which the other looks remove
 UNSURE_SPREAD = 2
 
 
@@ -214,10 +214,7 @@ def unsure(estimate: dict[str, Any]) -> bool:
     """Whether the looks of an estimate (as JSON) named K ``UNSURE_SPREAD`` or more apart.
 
     Each look reads the same classes on another map; where they disagree this much, the
-    silhouettes did not settle K. On the 20 ``auto-k`` fits of the tuned image sets (sklearn's
-    digits, MNIST-10k, its 16x16 and its digits 0-4) the looks stayed within one of each other
-    and every fit got the true K; on the imbalanced MNIST they spread by 2 to 5 on 4 fits of 5,
-    which ended 1 to 6 away from the true K (docs/method.md).
+    silhouettes did not settle K (measured in docs/method.md, "When the looks disagree").
     """
     named = named_ks(estimate)
     return max(named) - min(named) >= UNSURE_SPREAD
