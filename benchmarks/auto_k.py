@@ -35,7 +35,7 @@ from _common import (
 from sklearn.metrics.cluster import contingency_matrix
 
 from ganclust import ClusterGAN
-from ganclust._k_estimate import unsure
+from ganclust._k_doubts import doubts
 from ganclust.metrics import evaluate
 from ganclust.n_clusters import decide_k
 from ganclust.preprocess import Preprocessor, input_dtype_of
@@ -143,7 +143,7 @@ def summary_row(name: str, runs: list[dict]) -> dict[str, object]:
     if "acc" in runs[0]:
         # the fits whose looks disagreed (a ClusterCountWarning), and of the wrong ones, those
         # that no warning named
-        flagged = [isinstance(r.get("scores"), dict) and unsure(r["scores"]) for r in runs]
+        flagged = [isinstance(r.get("scores"), dict) and bool(doubts(r["scores"])) for r in runs]
         row["unsure"] = sum(flagged)
         wrong = [k != k_true for k in ks]
         row["wrong_unflagged"] = sum(w and not f for w, f in zip(wrong, flagged, strict=True))

@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from ._fit import LOW_QUALITY, small_clusters
-from ._k_estimate import KEstimate, looks_phrase, named_ks
+from ._k_doubts import doubtful_range, doubts
+from ._k_estimate import KEstimate
 
 
 class ClusterCollapseWarning(UserWarning):
@@ -21,7 +22,7 @@ class ClusterQualityWarning(UserWarning):
 
 
 class ClusterCountWarning(UserWarning):
-    """``n_clusters="auto"``'s looks named K too far apart to trust the estimate."""
+    """``n_clusters="auto"``'s looks left K in doubt: they disagree, or one of them is flat."""
 
 
 class DivergenceWarning(UserWarning):
@@ -76,14 +77,15 @@ def warn_quality(name: str, quality: np.ndarray) -> None:
 
 
 def warn_unsure_k(name: str, estimate: KEstimate | None) -> None:
-    """Say that ``n_clusters="auto"`` is unsure of K, naming each look's K."""
-    if estimate is None or not estimate.unsure:
+    """Say that ``n_clusters="auto"`` left K in doubt, and why."""
+    looks = estimate.to_json() if estimate is not None else None
+    if looks is None or not doubts(looks):
         return
-    named = named_ks(estimate.to_json())
+    low, high = doubtful_range(looks)
     warnings.warn(
-        f'{name}: n_clusters="auto" is unsure of K: {looks_phrase(estimate.to_json())}, and '
-        f"the model has K={estimate.chosen}; compare fits at K={min(named)} to {max(named)} "
-        "(n_clusters_scores_ holds the last look's silhouettes), or give n_clusters",
+        f'{name}: n_clusters="auto" is unsure of K: {"; ".join(doubts(looks))}; the model has '
+        f"K={looks['n_clusters']}. Compare fits at K={low} to {high} (n_clusters_scores_ holds "
+        "the last look's silhouettes), or give n_clusters",
         ClusterCountWarning,
         stacklevel=_STACK,
     )

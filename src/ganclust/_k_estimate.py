@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ._gaussian_look import COVARIANCES
+from ._k_doubts import doubts
 
 CRITERION = (
     "on vectors that a Gaussian mixture describes, the lowest BIC of the mixtures; otherwise the "
@@ -21,9 +22,6 @@ CRITERION = (
 )
 # what a look's scores measure: a mean silhouette, or minus the BIC per sample of a mixture
 MEASURES = ("silhouette", "bic")
-# looks whose K lie this far apart or more leave K unsure (:func:`unsure`); one apart is the
-# pixel map's extra cluster for a class at two slants, which the other looks remove
-UNSURE_SPREAD = 2
 
 
 @dataclass(frozen=True)
@@ -98,9 +96,8 @@ class KEstimate:
 
     @property
     def unsure(self) -> bool:
-        """Whether the looks named K this far apart that the estimate is not to be trusted
-        (:func:`unsure`)."""
-        return unsure(self.to_json())
+        """Whether the looks left K in doubt (:func:`ganclust._k_doubts.doubts`)."""
+        return bool(doubts(self.to_json()))
 
     @property
     def settled(self) -> bool:
@@ -196,39 +193,6 @@ def clearly_fewer(rotated: dict[str, Any]) -> bool:
         return False
     (fewer, more), (error_fewer, error_more) = rotated["scores"], rotated["errors"]
     return bool(fewer - more > np.hypot(error_fewer, error_more))
-
-
-def named_ks(estimate: dict[str, Any]) -> list[int]:
-    """The K each look of an estimate (as JSON) named, in order: the data's map, the map under
-    rotations where it was read, the learned features where they were looked at."""
-    data, features = estimate["data_map"], estimate.get("features")
-    named = [int(data["n_clusters"])]
-    if data.get("rotated"):
-        named.append(int(data["rotated"]["n_clusters"]))
-    if features:
-        named.append(int(features["n_clusters"]))
-    return named
-
-
-def unsure(estimate: dict[str, Any]) -> bool:
-    """Whether the looks of an estimate (as JSON) named K ``UNSURE_SPREAD`` or more apart.
-
-    Each look reads the same classes on another map; where they disagree this much, the
-    silhouettes did not settle K (measured in docs/method.md, "When the looks disagree").
-    """
-    named = named_ks(estimate)
-    return max(named) - min(named) >= UNSURE_SPREAD
-
-
-def looks_phrase(estimate: dict[str, Any]) -> str:
-    """Each look's K of an estimate (as JSON), as one phrase."""
-    names = ["the data's map"]
-    if estimate["data_map"].get("rotated"):
-        names.append("the map under rotations")
-    if estimate.get("features"):
-        names.append("the learned features")
-    said = [f"{name} {k}" for name, k in zip(names, named_ks(estimate), strict=True)]
-    return f"{', '.join(said[:-1])} and {said[-1]}" if len(said) > 1 else said[0]
 
 
 def _is_gaussian(data: Any) -> bool:

@@ -40,6 +40,7 @@ import torch
 
 from . import distributed
 from ._gaussian_look import GaussianFit, gaussian_look
+from ._k_doubts import within_noise
 from ._k_estimate import KEstimate
 from ._rotation_links import joined, rotation_links
 from ._rotation_map import uses_rotations
@@ -299,9 +300,7 @@ def _half_size(n_points: int) -> int:
 def smallest_within(candidates: np.ndarray, scores: np.ndarray, errors: np.ndarray) -> int:
     """The smallest candidate whose score is within one standard error of its difference from
     the best score, ``sqrt(errors[best]**2 + errors[k]**2)``."""
-    best = int(scores.argmax())
-    margin = np.sqrt(errors[best] ** 2 + errors**2)
-    return int(candidates[np.flatnonzero(scores >= scores[best] - margin)[0]])
+    return int(within_noise(candidates, scores, errors)[0])
 
 
 def _kmeans(points: np.ndarray, k: int, seed: int) -> np.ndarray:

@@ -22,7 +22,8 @@ import numpy as np
 
 from . import _report_parts as parts
 from ._files import atomic_file
-from ._k_estimate import clearly_fewer, looks_phrase, named_ks, unsure
+from ._k_doubts import doubtful_range, doubts
+from ._k_estimate import clearly_fewer
 from ._report_parts import esc
 from ._report_style import CSS
 from .runs import gaussian_phrase, linked_phrase
@@ -236,11 +237,11 @@ def _warnings(model: Any, run: dict[str, Any], labels: np.ndarray, y: np.ndarray
                 f"{', '.join(low)} (1 is full agreement); try --n-init 3 or another --n-clusters"
             )
     estimate = run.get("n_clusters_estimate")
-    if estimate and unsure(estimate):
-        named = named_ks(estimate)
+    if estimate and doubts(estimate):
+        low, high = doubtful_range(estimate)
         found.append(
-            f'unsure number of clusters: n_clusters="auto" read {looks_phrase(estimate)}; '
-            f"compare fits at --n-clusters {min(named)} to {max(named)}"
+            f'unsure number of clusters: {"; ".join(doubts(estimate))} (n_clusters="auto"); '
+            f"compare fits at --n-clusters {low} to {high}"
         )
     if y is not None and len(np.unique(y)) != k:
         found.append(f"the labels have {len(np.unique(y))} classes and the model {k} clusters")
