@@ -6,9 +6,9 @@ Two signs that the silhouettes did not settle K, each absent from every fit of t
 - the looks disagree: the data's map, the map under rotations and the learned features named
   K ``UNSURE_SPREAD`` or more apart (one apart is the pixel map's extra cluster for a class
   drawn at two slants, which the other looks remove);
-- a look is flat: the candidates within noise of its best score (the margin the estimate's
-  one-standard-error rule uses) span ``UNSURE_RANGE`` or more, so that it could not tell those
-  K apart.
+- a look is flat: the lowest and highest candidates within noise of its best score (the
+  margin the estimate's one-standard-error rule uses) lie ``UNSURE_RANGE`` or more apart, so
+  that it could not tell those K apart.
 """
 
 from __future__ import annotations
