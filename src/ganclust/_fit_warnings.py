@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ._fit import LOW_QUALITY, small_clusters
-from ._k_doubts import doubtful_range, doubts
+from ._k_doubts import in_doubt
 from ._k_estimate import KEstimate
 
 
@@ -78,14 +78,14 @@ def warn_quality(name: str, quality: np.ndarray) -> None:
 
 def warn_unsure_k(name: str, estimate: KEstimate | None) -> None:
     """Say that ``n_clusters="auto"`` left K in doubt, and why."""
-    looks = estimate.to_json() if estimate is not None else None
-    if looks is None or not doubts(looks):
+    doubt = in_doubt(estimate.to_json()) if estimate is not None else None
+    if estimate is None or doubt is None:
         return
-    low, high = doubtful_range(looks)
+    why, low, high = doubt
     warnings.warn(
-        f'{name}: n_clusters="auto" is unsure of K: {"; ".join(doubts(looks))}; the model has '
-        f"K={looks['n_clusters']}. Compare fits at K={low} to {high} (n_clusters_scores_ holds "
-        "the last look's silhouettes), or give n_clusters",
+        f'{name}: n_clusters="auto" is unsure of K: {why}; the model has K={estimate.chosen}. '
+        f"Compare fits at K={low} to {high} (n_clusters_scores_ holds the last look's "
+        "silhouettes), or give n_clusters",
         ClusterCountWarning,
         stacklevel=_STACK,
     )

@@ -83,3 +83,10 @@ def doubtful_range(estimate: dict[str, Any]) -> tuple[int, int]:
     """The lowest and highest K the looks named or could not tell apart: the fits to compare."""
     ks = named_ks(estimate) + [k for _, *span in _flat_looks(estimate) for k in span]
     return min(ks), max(ks)
+
+
+def in_doubt(estimate: dict[str, Any]) -> tuple[str, int, int] | None:
+    """Why K is in doubt (the signs joined by "; ") and the range of K to compare fits at, or
+    None where the looks settled it."""
+    found = doubts(estimate)
+    return ("; ".join(found), *doubtful_range(estimate)) if found else None

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import _report_parts as parts
 from ._files import atomic_file
-from ._k_doubts import doubtful_range, doubts
+from ._k_doubts import in_doubt
 from ._k_estimate import clearly_fewer
 from ._report_parts import esc
 from ._report_style import CSS
@@ -237,11 +237,11 @@ def _warnings(model: Any, run: dict[str, Any], labels: np.ndarray, y: np.ndarray
                 f"{', '.join(low)} (1 is full agreement); try --n-init 3 or another --n-clusters"
             )
     estimate = run.get("n_clusters_estimate")
-    if estimate and doubts(estimate):
-        low, high = doubtful_range(estimate)
+    doubt = in_doubt(estimate) if estimate else None
+    if doubt is not None:
         found.append(
-            f'unsure number of clusters: {"; ".join(doubts(estimate))} (n_clusters="auto"); '
-            f"compare fits at --n-clusters {low} to {high}"
+            f'unsure number of clusters: {doubt[0]} (n_clusters="auto"); '
+            f"compare fits at --n-clusters {doubt[1]} to {doubt[2]}"
         )
     if y is not None and len(np.unique(y)) != k:
         found.append(f"the labels have {len(np.unique(y))} classes and the model {k} clusters")

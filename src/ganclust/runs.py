@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ._files import atomic_dir, atomic_file
-from ._k_doubts import doubtful_range, doubts
+from ._k_doubts import in_doubt
 from ._k_estimate import clearly_fewer
 
 MARKER = ".ganclust-run"
@@ -349,8 +349,8 @@ def k_estimate_line(estimate: dict[str, Any]) -> str:
                 said.append(f"map under rotations K={rotated['n_clusters']} (silhouette {scores})")
                 if clearly_fewer(rotated):
                     said.append("the learned features may not add that cluster back")
-    if doubts(estimate):
-        low, high = doubtful_range(estimate)
-        said.append(f"UNSURE: {'; '.join(doubts(estimate))}; compare fits at K={low} to {high}")
+    doubt = in_doubt(estimate)
+    if doubt is not None:
+        said.append(f"UNSURE: {doubt[0]}; compare fits at K={doubt[1]} to {doubt[2]}")
     top = max(estimate["data_map"]["candidates"])
     return f"n_clusters=auto chose K={estimate['n_clusters']} of 2..{top}: {'; '.join(said)}"
