@@ -29,26 +29,26 @@ def within_noise(candidates: np.ndarray, scores: np.ndarray, errors: np.ndarray)
     return candidates[scores >= scores[best] - margin]
 
 
-def named_ks(estimate: dict[str, Any]) -> list[int]:
-    """The K each look named, in order: the data's map, the map under rotations where it was
-    read, the learned features where they were looked at."""
+def _looks(estimate: dict[str, Any]) -> list[tuple[str, int]]:
+    """``(name, K)`` of each look taken, in order: the data's map, the map under rotations
+    where it was read, the learned features where they were looked at."""
     data, features = estimate["data_map"], estimate.get("features")
-    named = [int(data["n_clusters"])]
+    looks = [("the data's map", int(data["n_clusters"]))]
     if data.get("rotated"):
-        named.append(int(data["rotated"]["n_clusters"]))
+        looks.append(("the map under rotations", int(data["rotated"]["n_clusters"])))
     if features:
-        named.append(int(features["n_clusters"]))
-    return named
+        looks.append(("the learned features", int(features["n_clusters"])))
+    return looks
+
+
+def named_ks(estimate: dict[str, Any]) -> list[int]:
+    """The K each look named, in the order of :func:`_looks`."""
+    return [k for _, k in _looks(estimate)]
 
 
 def looks_phrase(estimate: dict[str, Any]) -> str:
     """Each look's K, as one phrase."""
-    names = ["the data's map"]
-    if estimate["data_map"].get("rotated"):
-        names.append("the map under rotations")
-    if estimate.get("features"):
-        names.append("the learned features")
-    said = [f"{name} {k}" for name, k in zip(names, named_ks(estimate), strict=True)]
+    said = [f"{name} {k}" for name, k in _looks(estimate)]
     return f"{', '.join(said[:-1])} and {said[-1]}" if len(said) > 1 else said[0]
 
 
@@ -70,23 +70,25 @@ def _flat_looks(estimate: dict[str, Any]) -> list[tuple[str, int, int]]:
 
 def doubts(estimate: dict[str, Any]) -> list[str]:
     """Why the looks left K in doubt, one phrase per sign (none where they settled it)."""
+    return _doubts(estimate, _flat_looks(estimate))
+
+
+def _doubts(estimate: dict[str, Any], flat: list[tuple[str, int, int]]) -> list[str]:
     found = []
     named = named_ks(estimate)
     if max(named) - min(named) >= UNSURE_SPREAD:
         found.append(f"its looks disagree ({looks_phrase(estimate)})")
-    for scores, low, high in _flat_looks(estimate):
+    for scores, low, high in flat:
         found.append(f"{scores} K = {low} to {high} within noise of the best")
     return found
 
 
-def doubtful_range(estimate: dict[str, Any]) -> tuple[int, int]:
-    """The lowest and highest K the looks named or could not tell apart: the fits to compare."""
-    ks = named_ks(estimate) + [k for _, *span in _flat_looks(estimate) for k in span]
-    return min(ks), max(ks)
-
-
 def in_doubt(estimate: dict[str, Any]) -> tuple[str, int, int] | None:
-    """Why K is in doubt (the signs joined by "; ") and the range of K to compare fits at, or
-    None where the looks settled it."""
-    found = doubts(estimate)
-    return ("; ".join(found), *doubtful_range(estimate)) if found else None
+    """Why K is in doubt (the signs joined by "; ") and the range of K to compare fits at: the
+    lowest and highest K the looks named or could not tell apart. None where they settled it."""
+    flat = _flat_looks(estimate)
+    found = _doubts(estimate, flat)
+    if not found:
+        return None
+    ks = named_ks(estimate) + [k for _, *span in flat for k in span]
+    return "; ".join(found), min(ks), max(ks)
